@@ -1,0 +1,99 @@
+"""Sampling from a trained generator in a fresh process (a Colab cell).
+
+    from sigjax.inference import load_generator
+    g = load_generator("runs/cgan_cpu")          # newest readable checkpoint
+    images = g.sample(labels=[0, 0, 3], seed=1)  # (3, 64, 64, 1) float32, ink=1
+
+Only the run directory is needed: the architecture comes from the config
+saved in the checkpoint, the class names from its metadata.
+"""
+
+import os
+from typing import Optional, Sequence
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from sigjax import checkpoint as ckpt
+from sigjax import train as train_lib
+from sigjax.models import cgan
+
+
+class GeneratorHandle:
+  """A restored generator: ``sample(labels, seed)`` -> numpy images."""
+
+  def __init__(self, config, variables, class_names, step, batch_size=256):
+    self.config = config
+    self.class_names = list(class_names)
+    self.num_classes = len(self.class_names)
+    self.step = int(step)
+    self.image_size = int(config.data.image_size)
+    self.latent_dim = int(config.model.latent_dim)
+    self.variables = variables
+    self.batch_size = batch_size
+    gen, _ = cgan.build_models(config, self.num_classes)
+    self._apply = jax.jit(
+        lambda v, z, y: gen.apply(v, z, y, train=False))
+
+  def noise(self, n: int, seed: int) -> np.ndarray:
+    """The z ~ U(-1, 1) that ``sample(..., seed)`` uses, for interpolation."""
+    return np.asarray(jax.random.uniform(
+        jax.random.PRNGKey(seed), (n, self.latent_dim), minval=-1.0,
+        maxval=1.0))
+
+  def sample(self, labels: Sequence[int], seed: int = 0,
+             z: Optional[np.ndarray] = None) -> np.ndarray:
+    """Images (N, S, S, 1) float32 in [0, 1] for integer ``labels``.
+
+    Deterministic in ``seed`` (or give ``z`` explicitly, shape (N, latent)).
+    """
+    labels = np.asarray(labels, np.int32).reshape(-1)
+    if labels.size and (labels.min() < 0 or labels.max() >= self.num_classes):
+      raise ValueError(f"labels must be in [0, {self.num_classes}); got "
+                       f"{labels.min()}..{labels.max()}")
+    if z is None:
+      z = self.noise(len(labels), seed)
+    z = np.asarray(z, np.float32)
+    out = []
+    for i in range(0, len(labels), self.batch_size):
+      zb, yb = z[i:i + self.batch_size], labels[i:i + self.batch_size]
+      pad = self.batch_size - len(yb)  # one compiled shape for every call
+      zb = np.pad(zb, ((0, pad), (0, 0)))
+      yb = np.pad(yb, (0, pad))
+      out.append(np.asarray(self._apply(self.variables, zb, yb))[:len(labels[i:i + self.batch_size])])
+    if not out:
+      return np.zeros((0, self.image_size, self.image_size, 1), np.float32)
+    return np.concatenate(out).astype(np.float32)
+
+
+def load_generator(workdir: str, step: Optional[int] = None,
+                   batch_size: int = 256) -> GeneratorHandle:
+  """The generator of the newest readable checkpoint in ``workdir``.
+
+  Raises ``CheckpointError`` naming the directory when there is none.
+  """
+  cdir = ckpt.checkpoint_dir(workdir)
+  if not os.path.isdir(cdir):
+    raise ckpt.CheckpointError(
+        f"{workdir}: no checkpoints/ directory; is this a training workdir?")
+  manager = ckpt.make_manager(workdir, read_only=True)
+  steps = manager.all_steps()
+  if not steps:
+    raise ckpt.CheckpointError(f"{cdir}: holds no checkpoint.")
+  # The architecture comes from the metadata of the checkpoint (the newest
+  # readable one); it is the same for every step of a run.
+  meta = ckpt.read_meta(manager, [step] if step is not None else steps)
+  config = ml_collections.ConfigDict(meta["config"])
+  num_classes = int(meta["num_classes"])
+  abstract = jax.eval_shape(lambda: train_lib.create_state(config, num_classes))
+  state, meta = ckpt.restore_latest(manager, abstract, step=step)
+  manager.close()
+  variables = {"params": state.params_g, "batch_stats": state.batch_stats_g}
+  ema = getattr(state, "params_g_ema", None)
+  if ema is not None and config.train.get("ema_decay", 0.0):
+    variables["params"] = ema
+  variables = jax.tree.map(jnp.asarray, variables)
+  return GeneratorHandle(config, variables, meta["class_names"],
+                         meta["step"], batch_size)

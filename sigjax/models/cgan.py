@@ -1,0 +1,115 @@
+"""The original conditional DCGAN (2019 Keras project), in Flax linen.
+
+Generator: concat(z, onehot) -> Dense(b*b*C0) -> reshape -> 4 x [BatchNorm,
+ReLU, ConvTranspose 5x5 'same'] (C0 s2, C1 s2, C2 s1, C3 s1) -> sigmoid, with
+b = image_size / prod(strides) (16 for 64x64).
+Discriminator: Dense(S*S)(onehot) reshaped to a second image channel beside
+the image -> 4 x [Conv 5x5 'same', LeakyReLU(0.1)] (32 s2, 64 s2, 128 s2,
+256 s1) -> flatten -> Dense(1). It returns logits; the sigmoid lives in the
+loss (numerically stable BCE, same function as Keras' sigmoid + BCE).
+
+Kernels use Glorot-uniform and BatchNorm uses momentum 0.99 / epsilon 1e-3,
+the Keras defaults, so the paper preset starts where the original did.
+"""
+
+import math
+from typing import Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from sigjax.models import layers
+
+_KERNEL_INIT = nn.initializers.glorot_uniform()
+
+
+def _dtype(name: str):
+  return {"float32": jnp.float32, "bfloat16": jnp.bfloat16}[name]
+
+
+class Generator(nn.Module):
+  """(z, integer labels) -> images (B, S, S, 1) in (0, 1), ink = 1."""
+  num_classes: int
+  image_size: int = 64
+  latent_dim: int = 100
+  channels: Sequence[int] = (128, 64, 32, 1)
+  strides: Sequence[int] = (2, 2, 1, 1)
+  kernel_size: int = 5
+  bn_momentum: float = 0.99
+  bn_epsilon: float = 1e-3
+  conv_transpose: str = "subpixel"
+  dtype: str = "float32"
+
+  @nn.compact
+  def __call__(self, z, labels, train: bool = False):
+    dtype = _dtype(self.dtype)
+    scale = math.prod(self.strides)
+    if self.image_size % scale:
+      raise ValueError(
+          f"model: image_size={self.image_size} is not divisible by the product "
+          f"of gen_strides={tuple(self.strides)}")
+    base = self.image_size // scale
+    onehot = jax.nn.one_hot(labels, self.num_classes, dtype=z.dtype)
+    x = jnp.concatenate([z, onehot], axis=-1)
+    x = nn.Dense(base * base * self.channels[0], kernel_init=_KERNEL_INIT,
+                 dtype=dtype, name="fc")(x)
+    x = x.reshape(x.shape[0], base, base, self.channels[0])
+    for i, (features, stride) in enumerate(zip(self.channels, self.strides)):
+      x = nn.BatchNorm(use_running_average=not train,
+                       momentum=self.bn_momentum, epsilon=self.bn_epsilon,
+                       dtype=dtype, name=f"bn{i}")(x)
+      x = nn.relu(x)
+      x = layers.ConvTranspose(
+          features, (self.kernel_size, self.kernel_size), (stride, stride),
+          padding="SAME", impl=self.conv_transpose, kernel_init=_KERNEL_INIT,
+          dtype=dtype, name=f"deconv{i}")(x)
+    return nn.sigmoid(x.astype(jnp.float32))
+
+
+class Discriminator(nn.Module):
+  """(images, integer labels) -> real/fake logits (B,)."""
+  num_classes: int
+  image_size: int = 64
+  channels: Sequence[int] = (32, 64, 128, 256)
+  strides: Sequence[int] = (2, 2, 2, 1)
+  kernel_size: int = 5
+  leaky_slope: float = 0.1
+  dtype: str = "float32"
+
+  @nn.compact
+  def __call__(self, images, labels, train: bool = False):
+    del train  # no train-time-only layers in the original discriminator
+    dtype = _dtype(self.dtype)
+    b, h, w, _ = images.shape
+    onehot = jax.nn.one_hot(labels, self.num_classes, dtype=jnp.float32)
+    label_map = nn.Dense(h * w, kernel_init=_KERNEL_INIT, dtype=dtype,
+                         name="label_fc")(onehot).reshape(b, h, w, 1)
+    x = jnp.concatenate([images.astype(dtype), label_map.astype(dtype)], -1)
+    for i, (features, stride) in enumerate(zip(self.channels, self.strides)):
+      x = nn.Conv(features, (self.kernel_size, self.kernel_size),
+                  (stride, stride), padding="SAME", kernel_init=_KERNEL_INIT,
+                  dtype=dtype, name=f"conv{i}")(x)
+      x = nn.leaky_relu(x, self.leaky_slope)
+    x = x.reshape(b, -1)
+    logits = nn.Dense(1, kernel_init=_KERNEL_INIT, dtype=dtype, name="out")(x)
+    return logits[:, 0].astype(jnp.float32)
+
+
+def build_models(config, num_classes: int):
+  """The (Generator, Discriminator) pair a config describes."""
+  m = config.model
+  size = config.data.image_size
+  gen = Generator(
+      num_classes=num_classes, image_size=size, latent_dim=m.latent_dim,
+      channels=tuple(m.gen_channels), strides=tuple(m.gen_strides),
+      kernel_size=m.kernel_size, bn_momentum=m.bn_momentum,
+      bn_epsilon=m.bn_epsilon, conv_transpose=m.conv_transpose, dtype=m.dtype)
+  disc = Discriminator(
+      num_classes=num_classes, image_size=size,
+      channels=tuple(m.disc_channels), strides=tuple(m.disc_strides),
+      kernel_size=m.kernel_size, leaky_slope=m.leaky_slope, dtype=m.dtype)
+  if m.gen_channels[-1] != 1:
+    raise ValueError("model.gen_channels must end with 1 (a grayscale image); "
+                     f"got {tuple(m.gen_channels)}")
+  return gen, disc

@@ -1,0 +1,215 @@
+"""The training loop around ``sigjax.train.train_step``.
+
+Owns everything with side effects: data iteration, device placement,
+metrics (``metrics.jsonl``, TensorBoard, a progress line), fixed-noise sample
+grids, Orbax checkpoints, SIGINT/SIGTERM handling and resumption. The step
+function itself stays pure.
+"""
+
+import json
+import math
+import os
+import signal
+import time
+
+from absl import logging
+from clu import metric_writers
+import jax
+import numpy as np
+
+from sigjax import checkpoint as ckpt
+from sigjax import data as data_lib
+from sigjax import parallel
+from sigjax import train as train_lib
+from sigjax import viz
+
+
+class _StopFlag:
+  """Turns SIGINT/SIGTERM into a request to checkpoint and exit cleanly."""
+
+  def __init__(self):
+    self.signum = None
+    self._old = {}
+
+  def __enter__(self):
+    for sig in (signal.SIGINT, signal.SIGTERM):
+      try:
+        self._old[sig] = signal.signal(sig, self._handle)
+      except ValueError:  # not the main thread: leave the handlers alone
+        pass
+    return self
+
+  def _handle(self, signum, frame):
+    del frame
+    if self.signum is not None and signum == signal.SIGINT:
+      raise KeyboardInterrupt  # a second Ctrl-C: stop right now
+    self.signum = signum
+    logging.warning("Received %s: saving a checkpoint, then exiting.",
+                    signal.Signals(signum).name)
+
+  def __exit__(self, *exc):
+    for sig, handler in self._old.items():
+      signal.signal(sig, handler)
+    return False
+
+
+def _config_dict(config) -> dict:
+  return json.loads(config.to_json_best_effort())
+
+
+def _trim_metrics(path: str, last_step: int) -> None:
+  """Drops lines logged after ``last_step`` (work lost since the checkpoint)."""
+  if not os.path.exists(path):
+    return
+  with open(path) as f:
+    lines = [l for l in f if l.strip()]
+  kept = [l for l in lines if json.loads(l).get("step", 0) <= last_step]
+  if len(kept) != len(lines):
+    with open(path, "w") as f:
+      f.writelines(kept)
+
+
+def write_samples(sampler, state, z, labels, class_names, per_class, path,
+                  title):
+  images = parallel.to_host(sampler(state.params_g, state.batch_stats_g, z,
+                                    labels))
+  c = len(class_names)
+  grid = images.reshape(c, per_class, *images.shape[1:])
+  viz.class_grid(grid, class_names, path, title=title)
+
+
+def run(config, workdir: str):
+  """Trains (or resumes) ``config`` in ``workdir``; returns the final state."""
+  parallel.maybe_initialize_distributed()
+  parallel.setup_compilation_cache(
+      config.compilation_cache_dir or parallel.default_cache_dir(workdir))
+  is_main = jax.process_index() == 0
+  os.makedirs(os.path.join(workdir, "samples"), exist_ok=True)
+  t = config.train
+
+  data = data_lib.load(config.data, config.data.split)
+  num_classes = data.num_classes
+  logging.info("Data: %d images, %d classes (%s) from %s.", len(data.labels),
+               num_classes, ", ".join(data.class_names), data.source)
+  if is_main:
+    with open(os.path.join(workdir, "config.json"), "w") as f:
+      f.write(config.to_json_best_effort(indent=2))
+
+  mesh = parallel.make_mesh()
+  parallel.check_batch_size(t.batch_size, mesh, "config.train.batch_size")
+  logging.info("Mesh: %d devices over %d processes.", mesh.devices.size,
+               jax.process_count())
+  meta = {"class_names": list(data.class_names), "num_classes": num_classes,
+          "image_size": config.data.image_size, "config": _config_dict(config)}
+
+  manager = ckpt.make_manager(workdir, t.keep_checkpoints, t.async_checkpoint)
+  state = parallel.replicate(train_lib.create_state(config, num_classes), mesh)
+  restored, old_meta = ckpt.restore_latest(manager, ckpt.abstract(state))
+  if restored is not None:
+    if list(old_meta["class_names"]) != meta["class_names"]:
+      raise ValueError(
+          f"{ckpt.checkpoint_dir(workdir)} was trained on classes "
+          f"{old_meta['class_names']} but config.data now gives "
+          f"{meta['class_names']}; use a new --workdir.")
+    state = restored
+    logging.info("Resumed from step %d.", int(state.step))
+  start = int(parallel.to_host(state.step))
+  metrics_path = os.path.join(workdir, "metrics.jsonl")
+  if is_main:
+    _trim_metrics(metrics_path, start)
+  if start >= t.steps:
+    logging.info("Already trained to step %d (config.train.steps=%d).", start,
+                 t.steps)
+    manager.close()
+    return state
+
+  step_fn = train_lib.jit_train_step(config, num_classes, mesh)
+  sampler = train_lib.make_sampler(config, num_classes)
+  z_fixed, y_fixed = train_lib.fixed_noise(config, num_classes)
+  batches = data_lib.train_dataset(data, t.batch_size, seed=config.seed,
+                                   start_step=start).as_numpy_iterator()
+  writer = metric_writers.create_default_writer(
+      workdir, just_logging=not is_main, asynchronous=True)
+
+  def save(step):
+    ckpt.save(manager, step, state, meta)
+
+  def grid(step):
+    if is_main:
+      write_samples(sampler, state, z_fixed, y_fixed, data.class_names,
+                    t.samples_per_class,
+                    os.path.join(workdir, "samples", f"step_{step}.png"),
+                    title=f"step {step}")
+
+  window = {"sums": {}, "n": 0, "t0": time.time(), "start": start}
+  jsonl = open(metrics_path, "a") if is_main else None
+
+  def consume(step, metrics):
+    """Checks one step's metrics and logs every ``log_every`` steps."""
+    metrics = {k: float(v) for k, v in jax.device_get(metrics).items()}
+    bad = [k for k, v in metrics.items() if not math.isfinite(v)]
+    if bad:
+      raise train_lib.NonFiniteLossError(
+          f"Non-finite {', '.join(bad)} at step {step} "
+          f"({metrics}); stopping. The last good checkpoint is step "
+          f"{manager.latest_step()} in {ckpt.checkpoint_dir(workdir)}.")
+    for k, v in metrics.items():
+      window["sums"][k] = window["sums"].get(k, 0.0) + v
+    window["n"] += 1
+    if step % t.log_every == 0 or step == t.steps:
+      now = time.time()
+      rate = (step - window["start"]) / max(now - window["t0"], 1e-9)
+      row = {k: v / window["n"] for k, v in window["sums"].items()}
+      row.update(steps_per_sec=rate, images_per_sec=rate * t.batch_size)
+      writer.write_scalars(step, row)
+      if jsonl:
+        jsonl.write(json.dumps({"step": step, **row}) + "\n")
+        jsonl.flush()
+      logging.info("step %d/%d  d_loss %.4f  g_loss %.4f  D(real) acc %.2f  "
+                   "D(fake) acc %.2f  %.2f steps/s", step, t.steps,
+                   row["d_loss"], row["g_loss"], row["d_real_acc"],
+                   row["d_fake_acc"], rate)
+      window.update(sums={}, n=0, t0=now, start=step)
+
+  pending = None
+  step = start
+  t_first = time.time()
+  try:
+    with _StopFlag() as stop:
+      while step < t.steps:
+        images, labels = next(batches)
+        state, metrics = step_fn(state, *parallel.shard_batch(
+            (images, labels), mesh))
+        step += 1
+        if step == start + 1:
+          jax.block_until_ready(metrics)
+          logging.info("First step (compile + run) took %.1f s.",
+                       time.time() - t_first)
+          window["t0"], window["start"] = time.time(), step
+        if pending is not None:
+          consume(*pending)  # the previous step, overlapped with this one
+        pending = (step, metrics)
+        done = step == t.steps or stop.signum is not None
+        if step % t.checkpoint_every == 0 or done:
+          consume(*pending)
+          pending = None
+          save(step)
+        if step % t.sample_every == 0 or step == t.steps:
+          grid(step)
+        if done:
+          break
+      if pending is not None:
+        consume(*pending)
+  finally:
+    manager.wait_until_finished()
+    manager.close()
+    writer.close()
+    if jsonl:
+      jsonl.close()
+  if step < t.steps:
+    logging.warning("Stopped at step %d by signal; run the same command to "
+                    "resume.", step)
+  else:
+    logging.info("Training finished at step %d; checkpoints in %s.", step,
+                 ckpt.checkpoint_dir(workdir))
+  return state
