@@ -1,0 +1,1 @@
+"""TFDS dataset builders of sigjax (manual-dir, no downloads)."""
