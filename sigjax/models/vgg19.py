@@ -39,6 +39,7 @@ CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 TORCH_MEAN_RGB = (0.485, 0.456, 0.406)
 TORCH_STD_RGB = (0.229, 0.224, 0.225)
 MIN_SIZE = 32  # five 2x2 poolings need at least 32 pixels.
+_GLOROT = nn.initializers.glorot_uniform()  # Keras' default kernel init
 
 
 class VGG19(nn.Module):
@@ -73,15 +74,18 @@ class VGG19(nn.Module):
     for b, widths in enumerate(BLOCKS):
       for i, width in enumerate(widths):
         x = nn.Conv(width, (3, 3), padding="SAME", dtype=self.dtype,
-                    name=f"block{b + 1}_conv{i + 1}")(x)
+                    kernel_init=_GLOROT, name=f"block{b + 1}_conv{i + 1}")(x)
         x = nn.relu(x)
       x = nn.max_pool(x, (2, 2), strides=(2, 2), padding="VALID")
       self.sow("intermediates", f"block{b + 1}_pool", x)
     if self.include_top:
       x = x.reshape((x.shape[0], -1))  # HWC order, as Keras' Flatten.
-      x = nn.relu(nn.Dense(4096, dtype=self.dtype, name="fc1")(x))
-      x = nn.relu(nn.Dense(4096, dtype=self.dtype, name="fc2")(x))
-      x = nn.Dense(self.num_classes, dtype=self.dtype, name="predictions")(x)
+      x = nn.relu(nn.Dense(4096, dtype=self.dtype, kernel_init=_GLOROT,
+                             name="fc1")(x))
+      x = nn.relu(nn.Dense(4096, dtype=self.dtype, kernel_init=_GLOROT,
+                             name="fc2")(x))
+      x = nn.Dense(self.num_classes, dtype=self.dtype, kernel_init=_GLOROT,
+                   name="predictions")(x)
       if self.classifier_activation == "softmax":
         x = nn.softmax(x)
       elif self.classifier_activation is not None:

@@ -1,0 +1,146 @@
+"""Classification and generative-model metrics (numpy, no sklearn).
+
+Classification: ``accuracy``, ``confusion_matrix``, ``classification_report``
+(per-class precision/recall/F1/support plus macro and weighted averages, as
+sklearn's ``classification_report`` that the original printed).
+
+Generative: ``fid`` (Frechet distance between Gaussians fitted to two
+feature sets, Heusel et al. 2017) and ``kid`` (Kernel Inception Distance,
+Binkowski et al. 2018: the unbiased MMD^2 with the cubic polynomial kernel,
+averaged over random subsets, with its standard deviation and standard
+error). Both take feature matrices, so any network's features can be used.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def accuracy(y_true, y_pred) -> float:
+  y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+  if y_true.shape != y_pred.shape:
+    raise ValueError(f"accuracy: shapes differ {y_true.shape} vs {y_pred.shape}")
+  if y_true.size == 0:
+    raise ValueError("accuracy: no samples")
+  return float(np.mean(y_true == y_pred))
+
+
+def confusion_matrix(y_true, y_pred, num_classes: int) -> np.ndarray:
+  """(num_classes, num_classes) counts; row = true class, column = predicted."""
+  y_true = np.asarray(y_true, np.int64).reshape(-1)
+  y_pred = np.asarray(y_pred, np.int64).reshape(-1)
+  for name, y in (("y_true", y_true), ("y_pred", y_pred)):
+    if y.size and (y.min() < 0 or y.max() >= num_classes):
+      raise ValueError(f"confusion_matrix: {name} outside [0, {num_classes})")
+  m = np.zeros((num_classes, num_classes), np.int64)
+  np.add.at(m, (y_true, y_pred), 1)
+  return m
+
+
+def precision_recall_f1(cm: np.ndarray):
+  """Per-class precision, recall, F1 and support from a confusion matrix.
+
+  A class never predicted has precision 0 (sklearn's zero_division=0).
+  """
+  cm = np.asarray(cm, np.float64)
+  tp = np.diag(cm)
+  predicted = cm.sum(axis=0)
+  support = cm.sum(axis=1)
+  precision = np.divide(tp, predicted, out=np.zeros_like(tp),
+                        where=predicted > 0)
+  recall = np.divide(tp, support, out=np.zeros_like(tp), where=support > 0)
+  denom = precision + recall
+  f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(tp),
+                 where=denom > 0)
+  return precision, recall, f1, support.astype(np.int64)
+
+
+def classification_report(y_true, y_pred, class_names) -> dict:
+  """sklearn-style report as a dict: per class and macro/weighted averages."""
+  k = len(class_names)
+  cm = confusion_matrix(y_true, y_pred, k)
+  p, r, f, s = precision_recall_f1(cm)
+  report = {name: {"precision": float(p[i]), "recall": float(r[i]),
+                   "f1": float(f[i]), "support": int(s[i])}
+            for i, name in enumerate(class_names)}
+  total = max(int(s.sum()), 1)
+  report["macro avg"] = {"precision": float(p.mean()),
+                         "recall": float(r.mean()), "f1": float(f.mean()),
+                         "support": int(s.sum())}
+  report["weighted avg"] = {"precision": float((p * s).sum() / total),
+                            "recall": float((r * s).sum() / total),
+                            "f1": float((f * s).sum() / total),
+                            "support": int(s.sum())}
+  report["accuracy"] = float(np.trace(cm) / total)
+  return report
+
+
+def _check_features(a, b, name):
+  a = np.asarray(a, np.float64)
+  b = np.asarray(b, np.float64)
+  if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
+    raise ValueError(f"{name}: expects two (N, D) feature matrices with the "
+                     f"same D, got {a.shape} and {b.shape}")
+  if len(a) < 2 or len(b) < 2:
+    raise ValueError(f"{name}: needs at least 2 samples per set, got "
+                     f"{len(a)} and {len(b)}")
+  return a, b
+
+
+def _sqrtm_psd(m):
+  w, v = np.linalg.eigh((m + m.T) / 2)
+  return (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+
+
+def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
+  """||mu1-mu2||^2 + Tr(S1 + S2 - 2 (S1 S2)^1/2).
+
+  Tr((S1 S2)^1/2) = Tr((S1^1/2 S2 S1^1/2)^1/2), a symmetric PSD matrix, so
+  only symmetric eigendecompositions are needed (no complex sqrtm).
+  """
+  s1 = _sqrtm_psd(sigma1)
+  inner = s1 @ sigma2 @ s1
+  w = np.linalg.eigvalsh((inner + inner.T) / 2)
+  tr_covmean = np.sqrt(np.clip(w, 0, None)).sum()
+  diff = mu1 - mu2
+  d = diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * tr_covmean
+  return float(max(d, 0.0))
+
+
+def fid(feats1, feats2) -> float:
+  """FID between two feature sets (rows = samples)."""
+  a, b = _check_features(feats1, feats2, "fid")
+  return frechet_distance(a.mean(0), np.cov(a, rowvar=False),
+                          b.mean(0), np.cov(b, rowvar=False))
+
+
+def mmd2_unbiased(x, y) -> float:
+  """Unbiased MMD^2 with k(a, b) = (a.b / d + 1)^3 (KID's kernel)."""
+  d = x.shape[1]
+  kxx = (x @ x.T / d + 1) ** 3
+  kyy = (y @ y.T / d + 1) ** 3
+  kxy = (x @ y.T / d + 1) ** 3
+  m, n = len(x), len(y)
+  sxx = (kxx.sum() - np.trace(kxx)) / (m * (m - 1))
+  syy = (kyy.sum() - np.trace(kyy)) / (n * (n - 1))
+  return float(sxx + syy - 2 * kxy.mean())
+
+
+def kid(feats1, feats2, num_subsets: int = 100, subset_size: int = 1000,
+        seed: int = 0) -> dict:
+  """KID: mean unbiased MMD^2 over random subsets (without replacement
+  within a subset), with std and standard error (std / sqrt(num_subsets)).
+
+  ``subset_size`` is capped at the smaller set's size.
+  """
+  a, b = _check_features(feats1, feats2, "kid")
+  m = int(min(subset_size, len(a), len(b)))
+  rng = np.random.default_rng(seed)
+  vals = np.array([
+      mmd2_unbiased(a[rng.choice(len(a), m, replace=False)],
+                    b[rng.choice(len(b), m, replace=False)])
+      for _ in range(num_subsets)])
+  std = float(vals.std(ddof=1)) if num_subsets > 1 else 0.0
+  return {"kid": float(vals.mean()), "kid_std": std,
+          "kid_stderr": std / np.sqrt(num_subsets), "subset_size": m,
+          "num_subsets": int(num_subsets)}

@@ -1,0 +1,116 @@
+"""Classification and generative metrics against hand-computed values."""
+
+import numpy as np
+import pytest
+
+from sigjax import metrics
+
+
+def test_confusion_and_report_by_hand():
+  y_true = [0, 0, 0, 1, 1, 2]
+  y_pred = [0, 0, 1, 1, 2, 2]
+  cm = metrics.confusion_matrix(y_true, y_pred, 3)
+  np.testing.assert_array_equal(cm, [[2, 1, 0], [0, 1, 1], [0, 0, 1]])
+  rep = metrics.classification_report(y_true, y_pred, ["a", "b", "c"])
+  assert rep["a"] == pytest.approx({"precision": 1.0, "recall": 2 / 3,
+                                    "f1": 0.8, "support": 3})
+  assert rep["b"]["precision"] == pytest.approx(0.5)
+  assert rep["b"]["recall"] == pytest.approx(0.5)
+  assert rep["c"]["precision"] == pytest.approx(0.5)
+  assert rep["c"]["f1"] == pytest.approx(2 / 3)
+  assert rep["accuracy"] == pytest.approx(4 / 6)
+  assert metrics.accuracy(y_true, y_pred) == pytest.approx(4 / 6)
+  assert rep["macro avg"]["recall"] == pytest.approx((2 / 3 + 0.5 + 1) / 3)
+  assert rep["weighted avg"]["recall"] == pytest.approx(4 / 6)
+
+
+def test_never_predicted_class_has_zero_precision():
+  rep = metrics.classification_report([0, 1], [0, 0], ["a", "b"])
+  assert rep["b"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0,
+                      "support": 1}
+
+
+def test_bad_labels_raise():
+  with pytest.raises(ValueError, match="y_pred outside"):
+    metrics.confusion_matrix([0, 1], [0, 5], 2)
+  with pytest.raises(ValueError, match="shapes differ"):
+    metrics.accuracy([0, 1], [0])
+
+
+def test_fid_identical_sets_is_zero_and_shift_is_squared_norm():
+  rng = np.random.default_rng(0)
+  a = rng.normal(size=(500, 16))
+  assert metrics.fid(a, a) == pytest.approx(0.0, abs=1e-6)
+  shift = np.full(16, 0.5)
+  assert metrics.fid(a, a + shift) == pytest.approx(16 * 0.25, rel=1e-6)
+
+
+def test_frechet_distance_closed_form_diagonal():
+  """Diagonal Gaussians: |mu1-mu2|^2 + sum (sqrt(s1) - sqrt(s2))^2."""
+  rng = np.random.default_rng(1)
+  mu1, mu2 = rng.normal(size=8), rng.normal(size=8)
+  s1, s2 = rng.uniform(0.1, 2, 8), rng.uniform(0.1, 2, 8)
+  want = ((mu1 - mu2) ** 2).sum() + ((np.sqrt(s1) - np.sqrt(s2)) ** 2).sum()
+  got = metrics.frechet_distance(mu1, np.diag(s1), mu2, np.diag(s2))
+  assert got == pytest.approx(want, rel=1e-9)
+  # A rotation of both covariances leaves the distance unchanged.
+  q, _ = np.linalg.qr(rng.normal(size=(8, 8)))
+  got_rot = metrics.frechet_distance(q @ mu1, q @ np.diag(s1) @ q.T,
+                                     q @ mu2, q @ np.diag(s2) @ q.T)
+  assert got_rot == pytest.approx(want, rel=1e-6)
+
+
+def test_fid_grows_with_distribution_gap():
+  rng = np.random.default_rng(2)
+  real = rng.normal(size=(400, 8))
+  same = rng.normal(size=(400, 8))
+  far = rng.normal(2.0, 3.0, size=(400, 8))
+  assert metrics.fid(real, same) < 0.5 < 10 < metrics.fid(real, far)
+
+
+def test_mmd2_unbiased_matches_brute_force():
+  rng = np.random.default_rng(3)
+  x, y = rng.normal(size=(7, 3)), rng.normal(1, 1, size=(5, 3))
+
+  def k(a, b):
+    return (a @ b / 3 + 1) ** 3
+  xx = sum(k(x[i], x[j]) for i in range(7) for j in range(7) if i != j) / 42
+  yy = sum(k(y[i], y[j]) for i in range(5) for j in range(5) if i != j) / 20
+  xy = sum(k(a, b) for a in x for b in y) / 35
+  assert metrics.mmd2_unbiased(x, y) == pytest.approx(xx + yy - 2 * xy)
+
+
+def test_mmd2_is_unbiased_over_independent_draws():
+  """Over independent sample pairs of one distribution the estimate averages
+  to 0 (within 3 standard errors); the biased V-statistic would not."""
+  rng = np.random.default_rng(4)
+  vals, biased = [], []
+  for _ in range(300):
+    x, y = rng.normal(size=(10, 4)), rng.normal(size=(10, 4))
+    vals.append(metrics.mmd2_unbiased(x, y))
+    k = lambda a, b: (a @ b.T / 4 + 1) ** 3  # pylint: disable=cell-var-from-loop
+    biased.append(k(x, x).mean() + k(y, y).mean() - 2 * k(x, y).mean())
+  vals, biased = np.array(vals), np.array(biased)
+  se = vals.std(ddof=1) / np.sqrt(len(vals))
+  assert abs(vals.mean()) < 3 * se
+  assert biased.mean() > 10 * se
+
+
+def test_kid_summary_and_ordering():
+  rng = np.random.default_rng(5)
+  a, b = rng.normal(size=(300, 8)), rng.normal(size=(300, 8))
+  same = metrics.kid(a, b, num_subsets=50, subset_size=100)
+  assert same["kid_stderr"] == pytest.approx(same["kid_std"] / np.sqrt(50))
+  diff = metrics.kid(a, rng.normal(0.7, 1, size=(300, 8)), num_subsets=50,
+                     subset_size=100)
+  assert diff["kid"] > 10 * diff["kid_stderr"] > 0
+  assert diff["kid"] > 5 * abs(same["kid"])
+  assert metrics.kid(a, b, num_subsets=5, subset_size=10_000)[
+      "subset_size"] == 300
+
+
+def test_feature_shape_errors():
+  with pytest.raises(ValueError, match="same D"):
+    metrics.fid(np.zeros((4, 3)), np.zeros((4, 2)))
+  with pytest.raises(ValueError, match="at least 2"):
+    metrics.kid(np.zeros((1, 3)), np.zeros((4, 3)))
