@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,10 @@ from PIL import Image, ImageDraw
 
 # Keep TensorFlow quiet and off any accelerator the tests do not need.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Safety net: a test that forgets config.data.tfds_data_dir must not write
+# into the user's TFDS cache (~/tensorflow_datasets).
+os.environ.setdefault("TFDS_DATA_DIR", os.path.join(
+    tempfile.gettempdir(), "sigjax_tests_tfds"))
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -38,7 +43,7 @@ def cross_media_tfds_dir(cross_media_dir, tmp_path_factory) -> Path:
   once per test session from the real data (never the user's TFDS cache)."""
   from sigjax.datasets import cross_media  # pylint: disable=import-outside-toplevel
   data_dir = tmp_path_factory.mktemp("tfds")
-  cross_media.build(cross_media_dir, data_dir, config_name="paper_bin")
+  cross_media.build(cross_media_dir, data_dir, config_name="name_paper_bin")
   return data_dir
 
 

@@ -79,8 +79,8 @@ def make_config(label="name", media=("paper",), variant="bin",
   """A validated config; raises ValueError naming the bad setting."""
   if label not in ("name", "writer"):
     raise ValueError(f"config.data.label={label!r}: use 'name' or 'writer'")
+  bad = [m for m in media if m not in MEDIA]
   media = tuple(m for m in MEDIA if m in set(media))  # canonical order
-  bad = [m for m in set(media) if m not in MEDIA]
   if bad or not media:
     raise ValueError(f"config.data.media: use a comma-separated subset of "
                      f"{','.join(MEDIA)}")
