@@ -51,7 +51,11 @@ class DataError(ValueError):
 class SignatureData:
   """A decoded split: images float32 (N, S, S, 1) in [0, 1] (ink = 1), labels
   int32 (N,) indexing ``class_names``; ``skipped`` lists unusable files as
-  {"path", "reason"}; ``meta`` holds per-image and source details."""
+  {"path", "reason"}. ``meta`` holds per-image lists aligned with ``labels``
+  (``path`` for folder and cross_media, plus ``writer``, ``name_id``,
+  ``name_hanzi``, ``medium`` for cross_media; ``index`` for synthetic) and
+  source details (``split``, ``image_size``, ``root`` or ``manual_dir`` and
+  ``tfds_config``)."""
   images: np.ndarray
   labels: np.ndarray
   class_names: list
@@ -231,7 +235,7 @@ def _load_folder(cfg, split: str) -> SignatureData:
       labels=np.array([classes.index(files[i][0]) for i in sel], np.int32),
       class_names=classes, skipped=skipped, source="folder",
       meta={"root": str(root), "split": split,
-            "paths": [files[i][1] for i in sel]})
+            "path": [files[i][1] for i in sel]})
 
 
 def _check_split_classes(classes, present, split, where) -> None:

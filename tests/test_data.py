@@ -95,14 +95,14 @@ def test_folder_contract_extensions_and_splits(make_folder, tmp_path):
   assert whole.class_names == ["alice", "bob", "carol"]
   assert whole.counts() == {"alice": 10, "bob": 13, "carol": 10}
   assert whole.skipped == []
-  paths = {s: set(p.meta["paths"]) for s, p in parts.items()}
+  paths = {s: set(p.meta["path"]) for s, p in parts.items()}
   assert not paths["train"] & paths["test"] and not paths["train"] & paths[
       "validation"] and not paths["validation"] & paths["test"]
-  assert set().union(*paths.values()) == set(whole.meta["paths"])
+  assert set().union(*paths.values()) == set(whole.meta["path"])
   assert parts["test"].counts()["alice"] == 2  # round(10 * 0.2)
   half = D.load(_cfg(source="folder", dir=str(root), image_size=16,
                      fraction=0.5), "train")
-  assert set(half.meta["paths"]) < paths["train"]
+  assert set(half.meta["path"]) < paths["train"]
   assert half.counts()["alice"] == 4  # round(7 * 0.5)
 
 
