@@ -59,6 +59,7 @@ def restore_latest(manager: ocp.CheckpointManager, abstract_state: Any,
     steps = [step]
   if not steps:
     return None, None
+  abstract_state = _with_local_sharding(abstract_state)
   errors = []
   for s in steps:
     try:
@@ -87,6 +88,23 @@ def read_meta(manager: ocp.CheckpointManager, steps) -> dict:
       errors.append(f"step {s}: {type(e).__name__}: {e}")
   raise CheckpointError(f"{manager.directory}: no readable checkpoint "
                         f"metadata ({'; '.join(errors)})")
+
+
+def _with_local_sharding(tree):
+  """Gives shardless leaves a replicated sharding over this process's devices.
+
+  A checkpoint written on 8 GPUs then restores on one CPU (Colab), because
+  the target, not the saved topology, says where arrays go.
+  """
+  sharding = jax.sharding.NamedSharding(
+      jax.sharding.Mesh(jax.local_devices(), ("d",)),
+      jax.sharding.PartitionSpec())
+
+  def fix(leaf):
+    if isinstance(leaf, jax.ShapeDtypeStruct) and leaf.sharding is None:
+      return jax.ShapeDtypeStruct(leaf.shape, leaf.dtype, sharding=sharding)
+    return leaf
+  return jax.tree.map(fix, tree)
 
 
 def abstract(tree):
