@@ -30,7 +30,6 @@ def data_config() -> ml_collections.ConfigDict:
   # synthetic source
   d.num_classes = 10
   d.synthetic_per_class = 100
-  d.shuffle_buffer = 0  # 0 = full-dataset (exact) shuffle
   d.prefetch = 2
   return d
 
