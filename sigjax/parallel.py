@@ -11,6 +11,7 @@ import os
 from absl import logging
 import jax
 import numpy as np
+from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 DATA_AXIS = "data"
@@ -106,6 +107,8 @@ def to_host(tree):
   """Fetches (possibly sharded, replicated) arrays to host numpy."""
   def fetch(x):
     if isinstance(x, jax.Array) and not x.is_fully_addressable:
-      x = jax.experimental.multihost_utils.process_allgather(x, tiled=True)
+      if x.sharding.is_fully_replicated:
+        return np.asarray(x.addressable_data(0))
+      x = multihost_utils.process_allgather(x, tiled=True)
     return np.asarray(x)
   return jax.tree.map(fetch, tree)

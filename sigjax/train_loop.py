@@ -73,6 +73,8 @@ def write_samples(sampler, state, z, labels, class_names, per_class, path,
                   title):
   images = parallel.to_host(sampler(state.params_g, state.batch_stats_g, z,
                                     labels))
+  if jax.process_index() != 0:
+    return
   c = len(class_names)
   grid = images.reshape(c, per_class, *images.shape[1:])
   viz.class_grid(grid, class_names, path, title=title)
@@ -135,11 +137,12 @@ def run(config, workdir: str):
     ckpt.save(manager, step, state, meta)
 
   def grid(step):
-    if is_main:
-      write_samples(sampler, state, z_fixed, y_fixed, data.class_names,
-                    t.samples_per_class,
-                    os.path.join(workdir, "samples", f"step_{step}.png"),
-                    title=f"step {step}")
+    # Every process runs the sampler (a program over the global mesh); only
+    # the first writes the PNG.
+    write_samples(sampler, state, z_fixed, y_fixed, data.class_names,
+                  t.samples_per_class,
+                  os.path.join(workdir, "samples", f"step_{step}.png"),
+                  title=f"step {step}")
 
   window = {"sums": {}, "n": 0, "t0": time.time(), "start": start}
   jsonl = open(metrics_path, "a") if is_main else None
