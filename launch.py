@@ -33,7 +33,7 @@ JOBS = {
 # Errors that mean "the user's input is unusable": reported in one line,
 # exit code 2, no traceback.
 _USER_ERRORS = ("DataError", "CheckpointError", "ConfigError",
-                "NonFiniteLossError", "WeightsError")
+                "NonFiniteLossError", "WeightsError", "EvaluationError")
 
 
 def main(argv):
