@@ -1,0 +1,270 @@
+r"""Benchmark of the CGAN training step: sigjax vs Keras 3/TF and PyTorch.
+
+    .venv/bin/python benchmarks/train_step.py --preset=paper --batch=64 \
+        --steps=5 --rounds=5 --dtype=float32 --impls=sigjax,keras,torch \
+        [--data=synthetic|cross_media] [--scan=4] [--conv_impl=xla]
+
+Every implementation is built and warmed up first (its compile time is
+recorded), then measured in interleaved rounds (round r runs --steps steps of
+each implementation in turn, then a fp32 matmul probe), so that load from
+other processes hits all of them alike; medians over rounds are reported.
+One JSON line per implementation:
+
+  impl, preset, batch, dtype, data, step_ms (median over rounds),
+  step_ms_rounds, images_per_s, compile_s, gflop_per_step, flop_source,
+  achieved_gflops, ceiling_gflops, fraction_of_ceiling, vs_sigjax
+  (this impl's step time / sigjax's: > 1 means sigjax is faster).
+
+gflop_per_step is XLA's cost analysis of the compiled sigjax step
+(``jit(step).lower(...).compile().cost_analysis()["flops"]``); the references
+compute the same architecture, so the same count is used for them
+(flop_source says so). The ``matmul`` line is the probe: a
+``--probe`` x ``--probe`` fp32 ``jnp.dot``, the machine's fp32 ceiling.
+
+--data=cross_media adds the impl ``sigjax_tfdata``: the same step fed by the
+real tf.data pipeline (``sigjax.data.train_dataset`` over the cross-media
+``name_paper_bin`` train split, host -> device each step), measured in the
+same rounds as ``sigjax`` with in-memory device batches.
+--scan=K adds ``sigjax_scanK``: K steps inside one jit (``lax.scan``) to
+measure per-step dispatch overhead. A reference whose framework is not
+installed is skipped with a message on stderr.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import jax  # pylint: disable=g-import-not-at-top
+import jax.numpy as jnp
+import numpy as np
+
+from configs import cgan as cgan_config
+from sigjax import parallel
+from sigjax import train as train_lib
+
+
+def _log(msg):
+  print(msg, file=sys.stderr, flush=True)
+
+
+def _flops(compiled):
+  cost = compiled.cost_analysis()
+  if isinstance(cost, (list, tuple)):
+    cost = cost[0]
+  return float(cost.get("flops", 0.0))
+
+
+class Impl:
+  """name, run(n) -> runs n steps and waits; compile_s; gflop (or None)."""
+  gflop = None
+  flop_source = "same_as_sigjax"
+
+
+class SigjaxImpl(Impl):
+
+  def __init__(self, config, num_classes, images, labels, scan=0,
+               batches=None, name="sigjax"):
+    self.name = name
+    self.flop_source = "xla_cost_analysis"
+    mesh = parallel.make_mesh()
+    self.mesh = mesh
+    self.state = parallel.replicate(
+        train_lib.create_state(config, num_classes), mesh)
+    self.batches = batches
+    x, y = parallel.shard_batch((images, labels), mesh)
+    self.scan = scan
+    if scan:
+      step = train_lib.make_train_step(config, num_classes)
+
+      def multi(state, x, y):
+        def body(s, _):
+          s, m = step(s, x, y)
+          return s, m
+        return jax.lax.scan(body, state, None, length=scan)
+      rep = parallel.replicated(mesh)
+      data = parallel.batch_sharding(mesh)
+      jitted = jax.jit(multi, in_shardings=(rep, data, data),
+                       out_shardings=(rep, rep), donate_argnums=(0,))
+    else:
+      jitted = train_lib.jit_train_step(config, num_classes, mesh)
+    t = time.perf_counter()
+    self.compiled = jitted.lower(self.state, x, y).compile()
+    self.compile_s = time.perf_counter() - t
+    self.gflop = _flops(self.compiled) / 1e9 / max(scan, 1)
+    self.x, self.y = x, y
+    self.run(1)
+
+  def run(self, n):
+    if self.scan:
+      n = max(1, round(n / self.scan))
+    for _ in range(n):
+      x, y = self.x, self.y
+      if self.batches is not None:
+        x, y = parallel.shard_batch(next(self.batches), self.mesh)
+      self.state, metrics = self.compiled(self.state, x, y)
+    jax.block_until_ready((self.state, metrics))
+    return n * max(self.scan, 1)
+
+
+class CallableImpl(Impl):
+
+  def __init__(self, name, make, images, labels):
+    self.name = name
+    t = time.perf_counter()
+    self.fn = make()
+    self.images, self.labels = images, labels
+    self.fn(images, labels)  # trace / compile / first run
+    self.compile_s = time.perf_counter() - t
+
+  def run(self, n):
+    for _ in range(n):
+      self.fn(self.images, self.labels)
+    return n
+
+
+def matmul_probe(n, reps=3):
+  a = jnp.asarray(np.random.default_rng(0).standard_normal((n, n)), jnp.float32)
+  f = jax.jit(jnp.dot)
+  f(a, a).block_until_ready()
+  ts = []
+  for _ in range(reps):
+    t = time.perf_counter()
+    f(a, a).block_until_ready()
+    ts.append(time.perf_counter() - t)
+  return 2 * n ** 3 / statistics.median(ts) / 1e9
+
+
+def main(argv=None):
+  p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+  p.add_argument("--preset", default="paper", choices=["paper", "cpu", "test"])
+  p.add_argument("--batch", type=int, default=0, help="0 = the preset's")
+  p.add_argument("--steps", type=int, default=3, help="steps per round")
+  p.add_argument("--rounds", type=int, default=3)
+  p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
+  p.add_argument("--impls", default="sigjax,keras,torch",
+                 help="comma list of sigjax, keras, keras_xla, torch")
+  p.add_argument("--data", default="synthetic",
+                 choices=["synthetic", "cross_media"])
+  p.add_argument("--conv_impl", default="", help="override model.conv_impl")
+  p.add_argument("--conv_transpose", default="",
+                 help="override model.conv_transpose")
+  p.add_argument("--scan", type=int, default=0)
+  p.add_argument("--probe", type=int, default=2048,
+                 help="matmul probe size (0 = no probe)")
+  p.add_argument("--tfds_data_dir", default=os.path.join(
+      tempfile.gettempdir(), "sigjax_bench_tfds"))
+  a = p.parse_args(argv)
+
+  config = cgan_config.get_config(a.preset)
+  if a.batch:
+    config.train.batch_size = a.batch
+  config.model.dtype = a.dtype
+  if a.conv_impl:
+    config.model.conv_impl = a.conv_impl
+  if a.conv_transpose:
+    config.model.conv_transpose = a.conv_transpose
+  b = config.train.batch_size
+  size = config.data.image_size
+  num_classes = config.data.num_classes
+  batches = None
+  if a.data == "cross_media":
+    from sigjax import data as data_lib  # pylint: disable=g-import-not-at-top
+    config.data.source = "cross_media"
+    config.data.tfds_data_dir = a.tfds_data_dir
+    real = data_lib.load(config.data, "train")
+    num_classes = real.num_classes
+    batches = data_lib.train_dataset(real, b, config.seed, process_index=0,
+                                     process_count=1).as_numpy_iterator()
+  rng = np.random.default_rng(0)
+  images = (rng.random((b, size, size, 1)) < 0.1).astype(np.float32)
+  labels = rng.integers(0, num_classes, (b,)).astype(np.int32)
+
+  impls = []
+  for name in [n for n in a.impls.split(",") if n]:
+    if name == "sigjax":
+      impls.append(SigjaxImpl(config, num_classes, images, labels))
+      if batches is not None:
+        impls.append(SigjaxImpl(config, num_classes, images, labels,
+                                batches=batches, name="sigjax_tfdata"))
+      if a.scan:
+        impls.append(SigjaxImpl(config, num_classes, images, labels,
+                                scan=a.scan, name=f"sigjax_scan{a.scan}"))
+    elif name in ("keras", "keras_xla"):
+      if a.dtype != "float32":
+        _log(f"skipping {name}: the reference is float32 only")
+        continue
+      try:
+        import ref_keras  # pylint: disable=g-import-not-at-top
+      except ImportError as e:
+        _log(f"skipping {name}: Keras/TensorFlow not installed ({e})")
+        continue
+      jit = name == "keras_xla"
+      impls.append(CallableImpl(name, lambda jit=jit: ref_keras.make_step(
+          config, num_classes, b, jit_compile=jit), images, labels))
+    elif name == "torch":
+      if a.dtype != "float32":
+        _log("skipping torch: the reference is float32 only")
+        continue
+      try:
+        import ref_torch  # pylint: disable=g-import-not-at-top
+      except ImportError as e:
+        _log(f"skipping torch: PyTorch not installed ({e})")
+        continue
+      impls.append(CallableImpl("torch", lambda: ref_torch.make_step(
+          config, num_classes, b), images, labels))
+    else:
+      p.error(f"unknown impl {name!r}")
+  gflop = next((i.gflop for i in impls if i.gflop), None)
+
+  times = {i.name: [] for i in impls}
+  probes = []
+  for r in range(a.rounds):
+    for impl in impls:
+      t = time.perf_counter()
+      n = impl.run(a.steps)
+      times[impl.name].append((time.perf_counter() - t) / n)
+    if a.probe:
+      probes.append(matmul_probe(a.probe))
+    _log(f"round {r + 1}/{a.rounds}: " + ", ".join(
+        f"{k} {v[-1] * 1e3:.1f} ms" for k, v in times.items()))
+
+  ceiling = statistics.median(probes) if probes else None
+  load = os.getloadavg()[0]
+  if ceiling:
+    print(json.dumps({"impl": "matmul", "n": a.probe, "dtype": "float32",
+                      "gflops": round(ceiling, 1),
+                      "gflops_rounds": [round(g, 1) for g in probes],
+                      "loadavg_1min": load}), flush=True)
+  base = statistics.median(times["sigjax"]) if "sigjax" in times else None
+  for impl in impls:
+    step_s = statistics.median(times[impl.name])
+    g = impl.gflop or gflop
+    rec = {"impl": impl.name, "preset": a.preset, "batch": b, "dtype": a.dtype,
+           "data": "cross_media_tfdata" if impl.name == "sigjax_tfdata"
+           else "in_memory",
+           "step_ms": round(step_s * 1e3, 2),
+           "step_ms_rounds": [round(t * 1e3, 2) for t in times[impl.name]],
+           "images_per_s": round(b / step_s, 1),
+           "compile_s": round(impl.compile_s, 3),
+           "gflop_per_step": round(g, 3) if g else None,
+           "flop_source": impl.flop_source,
+           "achieved_gflops": round(g / step_s, 2) if g else None,
+           "ceiling_gflops": round(ceiling, 1) if ceiling else None,
+           "fraction_of_ceiling": (round(g / step_s / ceiling, 3)
+                                   if g and ceiling else None),
+           "vs_sigjax": round(step_s / base, 3) if base else None,
+           "loadavg_1min": load}
+    print(json.dumps(rec), flush=True)
+
+
+if __name__ == "__main__":
+  main()
