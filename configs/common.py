@@ -53,6 +53,12 @@ def base_config() -> ml_collections.ConfigDict:
   m.bn_epsilon = 1e-3
   m.conv_transpose = "subpixel"  # 'subpixel' (fast, exact) or 'flax' (reference)
   m.dtype = "float32"  # compute dtype; params and optimizer state stay float32
+  # Data-efficient options (sigjax/models/cgan.py); defaults = the original.
+  # 'concat': label map as D's 2nd channel, one-hot concatenated to G's z.
+  # 'projection': projection discriminator (Miyato & Koyama 2018) and
+  # class-conditional BatchNorm in G (per-class gamma/beta; z only, no one-hot).
+  m.conditioning = "concat"
+  m.spectral_norm = False  # spectral normalisation of every D kernel
 
   t = config.train = ml_collections.ConfigDict()
   t.steps = 20000
@@ -69,6 +75,70 @@ def base_config() -> ml_collections.ConfigDict:
   t.keep_checkpoints = 3
   t.samples_per_class = 8  # columns of the fixed-noise sample grid
   t.async_checkpoint = True
+  # Data-efficient options (sigjax/train.py, losses.py, augment.py); the
+  # defaults are the original's training.
+  t.loss = "bce"  # 'bce' (non-saturating), 'hinge' or 'wgan_gp'
+  t.gp_weight = 10.0  # wgan_gp: weight of the gradient penalty
+  t.r1_gamma = 0.0  # R1 penalty gamma/2 * E||grad_x D(x)||^2 on reals; 0 = off
+  t.augment = "none"  # 'none', 'diffaugment' or 'ada'
+  # ops of diffaugment and ada: translation, cutout, brightness, contrast
+  t.diffaugment_policy = "translation,cutout,brightness,contrast"
+  t.ada_target = 0.6  # ada: target of r_t = E[sign(D(real))]
+  t.ada_interval = 4  # ada: steps between adjustments of p
+  t.ada_speed = 5e-4  # ada: change of p per step (p moves by 1 in 2000 steps)
+  t.ema_decay = 0.0  # EMA of G's weights for samples/inference; 0 = off
+  t.d_steps = 1  # D updates per G update, each on its own real batch
 
   config.compilation_cache_dir = ""  # '' = <workdir>/../.jax_cache
   return config
+
+
+_CHOICES = {
+    ("model", "conditioning"): ("concat", "projection"),
+    ("train", "loss"): ("bce", "hinge", "wgan_gp"),
+    ("train", "augment"): ("none", "diffaugment", "ada"),
+}
+AUGMENT_OPS = ("translation", "cutout", "brightness", "contrast")
+
+
+def _or(choices) -> str:
+  return ", ".join(choices[:-1]) + " or " + choices[-1]
+
+
+def gan_option(config, section: str, name: str, default):
+  """``config.<section>.<name>``, or ``default`` for configs saved before the
+  field existed (checkpoints of older runs)."""
+  return config[section].get(name, default)
+
+
+def check_gan_options(config) -> None:
+  """Raises ValueError naming the setting when a GAN option is invalid."""
+  for (section, name), choices in _CHOICES.items():
+    value = gan_option(config, section, name, choices[0])
+    if value not in choices:
+      raise ValueError(f"{section}.{name}={value!r}: use {_or(choices)}")
+  t = config.train
+  for name in ("gp_weight", "r1_gamma", "ada_speed"):
+    value = gan_option(config, "train", name, 0.0)
+    if not value >= 0:
+      raise ValueError(f"train.{name}={value!r}: must be >= 0")
+  decay = gan_option(config, "train", "ema_decay", 0.0)
+  if not 0.0 <= decay < 1.0:
+    raise ValueError(f"train.ema_decay={decay!r}: use 0 (off) or a value in "
+                     "(0, 1), e.g. 0.999")
+  for name in ("d_steps", "ada_interval"):
+    value = gan_option(config, "train", name, 1)
+    if not isinstance(value, int) or value < 1:
+      raise ValueError(f"train.{name}={value!r}: must be an integer >= 1")
+  target = gan_option(config, "train", "ada_target", 0.6)
+  if not 0.0 <= target <= 1.0:
+    raise ValueError(f"train.ada_target={target!r}: must be in [0, 1]")
+  if gan_option(config, "train", "augment", "none") != "none":
+    policy = t.get("diffaugment_policy", "")
+    ops = [op.strip() for op in policy.split(",") if op.strip()]
+    bad = [op for op in ops if op not in AUGMENT_OPS]
+    if bad or not ops:
+      raise ValueError(
+          f"train.diffaugment_policy={policy!r}: give a comma-separated "
+          f"subset of {', '.join(AUGMENT_OPS)}"
+          + (f" (unknown: {', '.join(bad)})" if bad else ""))

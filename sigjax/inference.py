@@ -5,7 +5,9 @@
     images = g.sample(labels=[0, 0, 3], seed=1)  # (3, 64, 64, 1) float32, ink=1
 
 Only the run directory is needed: the architecture comes from the config
-saved in the checkpoint, the class names from its metadata.
+saved in the checkpoint, the class names from its metadata. When the run
+kept an EMA generator (``train.ema_decay`` > 0) that is the one sampled
+(``GeneratorHandle.ema`` says so), so ``generate`` and ``evaluate`` use it.
 """
 
 import os
@@ -26,6 +28,7 @@ class GeneratorHandle:
 
   def __init__(self, config, variables, class_names, step, batch_size=256):
     self.config = config
+    self.ema = bool(train_lib.Options.from_config(config).ema_decay)
     self.class_names = list(class_names)
     self.num_classes = len(self.class_names)
     self.step = int(step)
@@ -90,10 +93,10 @@ def load_generator(workdir: str, step: Optional[int] = None,
   abstract = jax.eval_shape(lambda: train_lib.create_state(config, num_classes))
   state, meta = ckpt.restore_latest(manager, abstract, step=step)
   manager.close()
-  variables = {"params": state.params_g, "batch_stats": state.batch_stats_g}
-  ema = getattr(state, "params_g_ema", None)
-  if ema is not None and config.train.get("ema_decay", 0.0):
-    variables["params"] = ema
-  variables = jax.tree.map(jnp.asarray, variables)
+  # The EMA generator (weights and its own BatchNorm statistics) when the run
+  # trained one (train.ema_decay > 0), else the trained generator.
+  params, batch_stats = train_lib.sampling_variables(config, state)
+  variables = jax.tree.map(jnp.asarray,
+                           {"params": params, "batch_stats": batch_stats})
   return GeneratorHandle(config, variables, meta["class_names"],
                          meta["step"], batch_size)

@@ -21,8 +21,41 @@ The step is written for the global batch. Under ``jax.jit`` with the batch
 sharded over the mesh's ``data`` axis and the state replicated, XLA inserts
 the cross-device reductions (gradients *and* BatchNorm batch statistics), so
 the result does not depend on the number of devices.
+
+Options beyond the original (``configs/common.py``; each is compiled in only
+when set, so the default step is the original's, bit for bit):
+
+* ``train.loss`` bce | hinge | wgan_gp (+ ``gp_weight``), ``train.r1_gamma``:
+  ``sigjax.losses``. Both penalties differentiate D through the same
+  augmentation as its loss.
+* ``model.spectral_norm``: D's power-iteration state is ``state.spectral_d``;
+  the real pass of each D update advances it (one iteration), every other D
+  call in that update uses the same estimate; the G step does not advance it.
+* ``train.augment`` diffaugment | ada (``sigjax.augment``): reals and fakes
+  are augmented (fresh parameters per call) before every D call, in the D
+  update and in the G update (differentiably). ADA's p is ``state.ada['p']``
+  (starts at 0): D updates accumulate mean(sign(D(augmented real))) and every
+  ``ada_interval`` steps p += sign(r_t - ada_target) * ada_speed *
+  ada_interval, clipped to [0, 1]; the metric ``ada_p`` is p after the step
+  and ``ada_rt`` this step's mean sign.
+* ``train.d_steps`` = k: the step takes k * batch_size real images (the data
+  pipeline's global batch grows k-fold); D update j uses rows j, j+k, j+2k,
+  ... (its own real batch, a fair sample of the shuffled stream, each device
+  keeping its own rows) with fresh noise, then one G update. ``state.step``
+  counts G updates; D's Adam count advances by k per step. Batch and noise
+  still depend only on (seed, step), so resumption stays exact.
+* ``train.ema_decay`` = d > 0: after the G update, ``params_g_ema`` <- d *
+  params_g_ema + (1 - d) * params_g (started from the initial weights), and
+  ``batch_stats_g_ema`` are the BatchNorm running statistics of the EMA
+  weights themselves (a forward pass of the EMA generator in training mode on
+  the G step's noise, output discarded). ``sampling_variables`` returns them
+  for the sample grids, ``sigjax.inference`` and hence generate/evaluate.
+
+Disabled options leave empty dicts in the state, so a config's state has the
+same structure at save and restore.
 """
 
+import dataclasses
 from typing import Any
 
 import flax
@@ -30,6 +63,9 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from configs import common
+from sigjax import augment as augment_lib
+from sigjax import losses
 from sigjax import parallel
 from sigjax.models import cgan
 
@@ -43,6 +79,10 @@ class TrainState:
   opt_state_g: Any
   opt_state_d: Any
   rng: jax.Array  # base key of the step noise (raw uint32 key data)
+  spectral_d: Any = flax.struct.field(default_factory=dict)  # SN power iteration
+  params_g_ema: Any = flax.struct.field(default_factory=dict)  # EMA of params_g
+  batch_stats_g_ema: Any = flax.struct.field(default_factory=dict)
+  ada: Any = flax.struct.field(default_factory=dict)  # {'p', 'signs', 'count'}
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -75,16 +115,69 @@ def create_state(config, num_classes: int) -> TrainState:
   vg = gen.init(kg, z, y, train=False)
   vd = disc.init(kd, jnp.zeros((1, size, size, 1), jnp.float32), y)
   opt_g, opt_d = make_optimizers(config)
+  o = Options.from_config(config)
+  copy = lambda tree: jax.tree.map(jnp.copy, tree)  # distinct buffers (donation)
+  zero = lambda: jnp.zeros((), jnp.float32)
   return TrainState(
       step=jnp.zeros((), jnp.int32), params_g=vg["params"],
       batch_stats_g=vg["batch_stats"], params_d=vd["params"],
       opt_state_g=opt_g.init(vg["params"]), opt_state_d=opt_d.init(vd["params"]),
-      rng=keys["step"])
+      rng=keys["step"],
+      spectral_d=dict(vd.get(cgan.SPECTRAL, {})),
+      params_g_ema=copy(vg["params"]) if o.ema_decay else {},
+      batch_stats_g_ema=copy(vg["batch_stats"]) if o.ema_decay else {},
+      ada=({"p": zero(), "signs": zero(), "count": zero()}
+           if o.augment == "ada" else {}))
 
 
-def bce_logits(logits, target: float):
-  return jnp.mean(optax.sigmoid_binary_cross_entropy(
-      logits, jnp.full_like(logits, target)))
+bce_logits = losses.bce_logits
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+  """The GAN options of a config, resolved and validated (static)."""
+  loss: str = "bce"
+  gp_weight: float = 10.0
+  r1_gamma: float = 0.0
+  augment: str = "none"
+  ops: tuple = ()
+  ada_target: float = 0.6
+  ada_interval: int = 4
+  ada_speed: float = 5e-4
+  ema_decay: float = 0.0
+  d_steps: int = 1
+  spectral_norm: bool = False
+
+  @classmethod
+  def from_config(cls, config) -> "Options":
+    common.check_gan_options(config)
+    get = lambda name, default: common.gan_option(config, "train", name,
+                                                  default)
+    augment = get("augment", "none")
+    return cls(
+        loss=get("loss", "bce"), gp_weight=float(get("gp_weight", 10.0)),
+        r1_gamma=float(get("r1_gamma", 0.0)), augment=augment,
+        ops=(augment_lib.parse_policy(get("diffaugment_policy", ""))
+             if augment != "none" else ()),
+        ada_target=float(get("ada_target", 0.6)),
+        ada_interval=int(get("ada_interval", 4)),
+        ada_speed=float(get("ada_speed", 5e-4)),
+        ema_decay=float(get("ema_decay", 0.0)), d_steps=int(get("d_steps", 1)),
+        spectral_norm=bool(common.gan_option(config, "model", "spectral_norm",
+                                             False)))
+
+
+def real_batch_size(config) -> int:
+  """Real images one step consumes: batch_size * d_steps."""
+  return config.train.batch_size * Options.from_config(config).d_steps
+
+
+def sampling_variables(config, state):
+  """(params, batch_stats) to sample with: the EMA generator when
+  ``train.ema_decay`` > 0, else the trained one."""
+  if Options.from_config(config).ema_decay:
+    return state.params_g_ema, state.batch_stats_g_ema
+  return state.params_g, state.batch_stats_g
 
 
 def make_train_step(config, num_classes: int):
@@ -92,56 +185,151 @@ def make_train_step(config, num_classes: int):
   gen, disc = cgan.build_models(config, num_classes)
   opt_g, opt_d = make_optimizers(config)
   latent = config.model.latent_dim
+  o = Options.from_config(config)
+  # The original's step is the special case with every option off; the
+  # branches below are Python-level, so an option that is off adds nothing to
+  # the compiled program.
+  original_d = (o.loss == "bce" and not o.r1_gamma and o.augment == "none"
+                and not o.spectral_norm)
 
   def generate(params_g, batch_stats_g, z, labels):
     return gen.apply({"params": params_g, "batch_stats": batch_stats_g}, z,
                      labels, train=True, mutable=["batch_stats"])
 
-  def train_step(state: TrainState, images, labels):
-    batch = images.shape[0]
-    key = jax.random.fold_in(state.rng, state.step)
-    k_zd, k_zg, k_yg = jax.random.split(key, 3)
+  def d_apply(params_d, spectral, x, y, update=False):
+    """D's logits and (when ``update``) its advanced spectral-norm state."""
+    if not o.spectral_norm:
+      return disc.apply({"params": params_d}, x, y), spectral
+    variables = {"params": params_d, cgan.SPECTRAL: spectral}
+    if not update:
+      return disc.apply(variables, x, y), spectral
+    logits, new = disc.apply(variables, x, y, train=True,
+                             mutable=[cgan.SPECTRAL])
+    return logits, new[cgan.SPECTRAL]
 
-    # Discriminator update.
-    z = jax.random.uniform(k_zd, (batch, latent), minval=-1.0, maxval=1.0)
+  def aug(x, key, ada_p):
+    if o.augment == "none":
+      return x
+    return augment_lib.augment(x, key, o.ops,
+                               p=ada_p if o.augment == "ada" else None)
+
+  def d_update(state, params_d, opt_state_d, spectral, images, labels, k_z,
+               k_aug, ada_p):
+    """One Adam update of D on (images, labels) and fresh fakes."""
+    batch = images.shape[0]
+    z = jax.random.uniform(k_z, (batch, latent), minval=-1.0, maxval=1.0)
     fake, _ = generate(state.params_g, state.batch_stats_g, z, labels)
     fake = jax.lax.stop_gradient(fake)
 
-    def d_loss_fn(params_d):
-      logits_real = disc.apply({"params": params_d}, images, labels)
-      logits_fake = disc.apply({"params": params_d}, fake, labels)
-      loss = 0.5 * (bce_logits(logits_real, 1.0) + bce_logits(logits_fake, 0.0))
-      return loss, (logits_real, logits_fake)
+    if original_d:
+      def d_loss_fn(params_d):
+        logits_real = disc.apply({"params": params_d}, images, labels)
+        logits_fake = disc.apply({"params": params_d}, fake, labels)
+        loss = 0.5 * (bce_logits(logits_real, 1.0)
+                      + bce_logits(logits_fake, 0.0))
+        return loss, (logits_real, logits_fake, spectral, {})
+    else:
+      k_real, k_fake, k_gp, k_eps = jax.random.split(k_aug, 4)
 
-    (d_loss, (lr_, lf_)), d_grads = jax.value_and_grad(
-        d_loss_fn, has_aux=True)(state.params_d)
-    d_updates, opt_state_d = opt_d.update(d_grads, state.opt_state_d,
-                                          state.params_d)
-    params_d = optax.apply_updates(state.params_d, d_updates)
+      def d_loss_fn(params_d):
+        logits_real, new_spectral = d_apply(
+            params_d, spectral, aug(images, k_real, ada_p), labels, update=True)
+        logits_fake, _ = d_apply(params_d, spectral, aug(fake, k_fake, ada_p),
+                                 labels)
+        loss = losses.d_loss(o.loss, logits_real, logits_fake)
+        extra = {}
+        if o.loss == "wgan_gp":
+          d_fn = lambda x: d_apply(params_d, spectral, aug(x, k_gp, ada_p),
+                                   labels)[0]
+          extra["d_gp"] = losses.gradient_penalty(d_fn, images, fake, k_eps)
+          loss = loss + o.gp_weight * extra["d_gp"]
+        if o.r1_gamma:
+          # Same augmentation as the real logits: grad of D(aug(x)) in x.
+          d_fn = lambda x: d_apply(params_d, spectral, aug(x, k_real, ada_p),
+                                   labels)[0]
+          extra["d_r1"] = losses.r1_penalty(d_fn, images)
+          loss = loss + 0.5 * o.r1_gamma * extra["d_r1"]
+        return loss, (logits_real, logits_fake, new_spectral, extra)
+
+    (d_loss, (lr_, lf_, spectral, extra)), d_grads = jax.value_and_grad(
+        d_loss_fn, has_aux=True)(params_d)
+    d_updates, opt_state_d = opt_d.update(d_grads, opt_state_d, params_d)
+    params_d = optax.apply_updates(params_d, d_updates)
+    metrics = {"d_loss": d_loss,
+               "d_real_acc": jnp.mean((lr_ > 0).astype(jnp.float32)),
+               "d_fake_acc": jnp.mean((lf_ < 0).astype(jnp.float32)),
+               "ada_rt": jnp.mean(jnp.sign(lr_)), **extra}
+    return params_d, opt_state_d, spectral, metrics
+
+  def train_step(state: TrainState, images, labels):
+    key = jax.random.fold_in(state.rng, state.step)
+    k_zd, k_zg, k_yg = jax.random.split(key, 3)
+    k_opt = jax.random.fold_in(key, 1 << 20)  # keys of the options only
+    ada_p = state.ada["p"] if o.augment == "ada" else None
+    batch = images.shape[0] // o.d_steps
+
+    # Discriminator updates: update j uses rows j, j + k, j + 2k, ...
+    params_d, opt_state_d, spectral = (state.params_d, state.opt_state_d,
+                                       state.spectral_d)
+    d_metrics = []
+    for j in range(o.d_steps):
+      if o.d_steps == 1:
+        x_j, y_j, k_z = images, labels, k_zd
+      else:
+        x_j = images.reshape(batch, o.d_steps, *images.shape[1:])[:, j]
+        y_j = labels.reshape(batch, o.d_steps)[:, j]
+        k_z = k_zd if j == 0 else jax.random.fold_in(k_zd, j)
+      params_d, opt_state_d, spectral, m = d_update(
+          state, params_d, opt_state_d, spectral, x_j, y_j, k_z,
+          jax.random.fold_in(k_opt, j), ada_p)
+      d_metrics.append(m)
+    metrics = dict(d_metrics[0]) if o.d_steps == 1 else {
+        k: sum(m[k] for m in d_metrics) / o.d_steps for k in d_metrics[0]}
+    ada_rt = metrics.pop("ada_rt")
 
     # Generator update through the updated discriminator.
     z_g = jax.random.uniform(k_zg, (batch, latent), minval=-1.0, maxval=1.0)
     y_g = jax.random.randint(k_yg, (batch,), 0, num_classes)
+    k_aug_g = jax.random.fold_in(k_opt, o.d_steps)
 
     def g_loss_fn(params_g):
       fake_g, new_vars = generate(params_g, state.batch_stats_g, z_g, y_g)
-      logits = disc.apply({"params": params_d}, fake_g, y_g)
-      return bce_logits(logits, 1.0), new_vars["batch_stats"]
+      if original_d:
+        logits = disc.apply({"params": params_d}, fake_g, y_g)
+        return bce_logits(logits, 1.0), new_vars["batch_stats"]
+      logits, _ = d_apply(params_d, spectral, aug(fake_g, k_aug_g, ada_p), y_g)
+      return losses.g_loss(o.loss, logits), new_vars["batch_stats"]
 
     (g_loss, batch_stats_g), g_grads = jax.value_and_grad(
         g_loss_fn, has_aux=True)(state.params_g)
     g_updates, opt_state_g = opt_g.update(g_grads, state.opt_state_g,
                                           state.params_g)
     params_g = optax.apply_updates(state.params_g, g_updates)
+    metrics["g_loss"] = g_loss
 
-    metrics = {
-        "d_loss": d_loss, "g_loss": g_loss,
-        "d_real_acc": jnp.mean((lr_ > 0).astype(jnp.float32)),
-        "d_fake_acc": jnp.mean((lf_ < 0).astype(jnp.float32)),
-    }
+    new = {}
+    if o.ema_decay:
+      d = o.ema_decay
+      new["params_g_ema"] = jax.tree.map(lambda e, p: d * e + (1.0 - d) * p,
+                                         state.params_g_ema, params_g)
+      _, ema_vars = generate(new["params_g_ema"], state.batch_stats_g_ema,
+                             z_g, y_g)
+      new["batch_stats_g_ema"] = ema_vars["batch_stats"]
+    if o.augment == "ada":
+      signs = state.ada["signs"] + ada_rt * o.d_steps
+      count = state.ada["count"] + o.d_steps
+      adjust = (state.step + 1) % o.ada_interval == 0
+      r_t = signs / jnp.maximum(count, 1.0)
+      p = jnp.clip(state.ada["p"] + jnp.sign(r_t - o.ada_target)
+                   * (o.ada_speed * o.ada_interval), 0.0, 1.0)
+      new["ada"] = {"p": jnp.where(adjust, p, state.ada["p"]),
+                    "signs": jnp.where(adjust, 0.0, signs),
+                    "count": jnp.where(adjust, 0.0, count)}
+      metrics.update(ada_p=new["ada"]["p"], ada_rt=ada_rt)
     new_state = state.replace(
         step=state.step + 1, params_g=params_g, batch_stats_g=batch_stats_g,
-        params_d=params_d, opt_state_g=opt_state_g, opt_state_d=opt_state_d)
+        params_d=params_d, opt_state_g=opt_state_g, opt_state_d=opt_state_d,
+        spectral_d=spectral, **new)
     return new_state, metrics
 
   return train_step

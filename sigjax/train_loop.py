@@ -53,6 +53,10 @@ class _StopFlag:
     return False
 
 
+# Metrics logged at their latest value, not averaged over the log window.
+_LATEST = ("ada_p",)
+
+
 def _config_dict(config) -> dict:
   return json.loads(config.to_json_best_effort())
 
@@ -69,10 +73,10 @@ def _trim_metrics(path: str, last_step: int) -> None:
       f.writelines(kept)
 
 
-def write_samples(sampler, state, z, labels, class_names, per_class, path,
-                  title):
-  images = parallel.to_host(sampler(state.params_g, state.batch_stats_g, z,
-                                    labels))
+def write_samples(sampler, variables, z, labels, class_names, per_class,
+                  path, title):
+  """The fixed-noise grid of ``variables`` = (params_g, batch_stats_g)."""
+  images = parallel.to_host(sampler(*variables, z, labels))
   if jax.process_index() != 0:
     return
   c = len(class_names)
@@ -128,8 +132,10 @@ def run(config, workdir: str):
   step_fn = train_lib.jit_train_step(config, num_classes, mesh)
   sampler = train_lib.make_sampler(config, num_classes)
   z_fixed, y_fixed = train_lib.fixed_noise(config, num_classes)
-  batches = data_lib.train_dataset(data, t.batch_size, seed=config.seed,
-                                   start_step=start).as_numpy_iterator()
+  # With train.d_steps = k a step consumes k real batches (one per D update).
+  batches = data_lib.train_dataset(
+      data, train_lib.real_batch_size(config), seed=config.seed,
+      start_step=start).as_numpy_iterator()
   writer = metric_writers.create_default_writer(
       workdir, just_logging=not is_main, asynchronous=True)
 
@@ -139,7 +145,9 @@ def run(config, workdir: str):
   def grid(step):
     # Every process runs the sampler (a program over the global mesh); only
     # the first writes the PNG.
-    write_samples(sampler, state, z_fixed, y_fixed, data.class_names,
+    # The EMA generator when train.ema_decay > 0.
+    write_samples(sampler, train_lib.sampling_variables(config, state),
+                  z_fixed, y_fixed, data.class_names,
                   t.samples_per_class,
                   os.path.join(workdir, "samples", f"step_{step}.png"),
                   title=f"step {step}")
@@ -163,15 +171,17 @@ def run(config, workdir: str):
       now = time.time()
       rate = (step - window["start"]) / max(now - window["t0"], 1e-9)
       row = {k: v / window["n"] for k, v in window["sums"].items()}
+      row.update({k: metrics[k] for k in _LATEST if k in metrics})
       row.update(steps_per_sec=rate, images_per_sec=rate * t.batch_size)
       writer.write_scalars(step, row)
       if jsonl:
         jsonl.write(json.dumps({"step": step, **row}) + "\n")
         jsonl.flush()
       logging.info("step %d/%d  d_loss %.4f  g_loss %.4f  D(real) acc %.2f  "
-                   "D(fake) acc %.2f  %.2f steps/s", step, t.steps,
+                   "D(fake) acc %.2f  %.2f steps/s%s", step, t.steps,
                    row["d_loss"], row["g_loss"], row["d_real_acc"],
-                   row["d_fake_acc"], rate)
+                   row["d_fake_acc"], rate,
+                   f"  ada_p {row['ada_p']:.3f}" if "ada_p" in row else "")
       window.update(sums={}, n=0, t0=now, start=step)
 
   pending = None

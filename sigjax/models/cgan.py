@@ -10,6 +10,23 @@ loss (numerically stable BCE, same function as Keras' sigmoid + BCE).
 
 Kernels use Glorot-uniform and BatchNorm uses momentum 0.99 / epsilon 1e-3,
 the Keras defaults, so the paper preset starts where the original did.
+
+Options beyond the original (``config.model``; the defaults build exactly the
+modules above, same parameter tree):
+
+* ``conditioning='projection'``: the discriminator sees only the image and
+  adds a projection term, D(x, y) = psi(phi(x)) + <embed(y), phi(x)> with
+  phi(x) the flattened last conv features and psi the final Dense(1)
+  (Miyato & Koyama 2018); the generator uses class-conditional BatchNorm
+  (shared batch statistics, per-class gamma/beta embeddings ``bn<i>_gamma`` /
+  ``bn<i>_beta`` initialised to 1 / 0, as in SNGAN/BigGAN) and takes z alone:
+  it no longer concatenates the one-hot, the class enters at every BN.
+* ``spectral_norm=True``: every D kernel (convs, dense layers, the projection
+  embedding) is divided by its top singular value, estimated by one power
+  iteration per call (``nn.SpectralNorm``). The power-iteration vectors live
+  in the ``spectral`` collection (``TrainState.spectral_d``); a call with
+  ``train=True`` and ``mutable=['spectral']`` advances them. Parameter names
+  are unchanged.
 """
 
 import math
@@ -19,9 +36,11 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from configs import common
 from sigjax.models import layers
 
 _KERNEL_INIT = nn.initializers.glorot_uniform()
+SPECTRAL = "spectral"  # variable collection of the power-iteration state
 
 
 def _dtype(name: str):
@@ -40,6 +59,7 @@ class Generator(nn.Module):
   bn_epsilon: float = 1e-3
   conv_transpose: str = "subpixel"
   dtype: str = "float32"
+  conditioning: str = "concat"
 
   @nn.compact
   def __call__(self, z, labels, train: bool = False):
@@ -50,15 +70,27 @@ class Generator(nn.Module):
           f"model: image_size={self.image_size} is not divisible by the product "
           f"of gen_strides={tuple(self.strides)}")
     base = self.image_size // scale
-    onehot = jax.nn.one_hot(labels, self.num_classes, dtype=z.dtype)
-    x = jnp.concatenate([z, onehot], axis=-1)
+    projection = self.conditioning == "projection"
+    if projection:
+      x = z
+    else:
+      onehot = jax.nn.one_hot(labels, self.num_classes, dtype=z.dtype)
+      x = jnp.concatenate([z, onehot], axis=-1)
     x = nn.Dense(base * base * self.channels[0], kernel_init=_KERNEL_INIT,
                  dtype=dtype, name="fc")(x)
     x = x.reshape(x.shape[0], base, base, self.channels[0])
     for i, (features, stride) in enumerate(zip(self.channels, self.strides)):
       x = nn.BatchNorm(use_running_average=not train,
                        momentum=self.bn_momentum, epsilon=self.bn_epsilon,
+                       use_scale=not projection, use_bias=not projection,
                        dtype=dtype, name=f"bn{i}")(x)
+      if projection:  # class-conditional BatchNorm
+        c = x.shape[-1]
+        gamma = nn.Embed(self.num_classes, c, embedding_init=nn.initializers.ones,
+                         dtype=dtype, name=f"bn{i}_gamma")(labels)
+        beta = nn.Embed(self.num_classes, c, embedding_init=nn.initializers.zeros,
+                        dtype=dtype, name=f"bn{i}_beta")(labels)
+        x = x * gamma[:, None, None, :] + beta[:, None, None, :]
       x = nn.relu(x)
       x = layers.ConvTranspose(
           features, (self.kernel_size, self.kernel_size), (stride, stride),
@@ -68,7 +100,11 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-  """(images, integer labels) -> real/fake logits (B,)."""
+  """(images, integer labels) -> real/fake logits (B,).
+
+  ``train`` only matters with ``spectral_norm``: it advances the stored
+  power-iteration state (apply with ``mutable=['spectral']``).
+  """
   num_classes: int
   image_size: int = 64
   channels: Sequence[int] = (32, 64, 128, 256)
@@ -76,39 +112,66 @@ class Discriminator(nn.Module):
   kernel_size: int = 5
   leaky_slope: float = 0.1
   dtype: str = "float32"
+  conditioning: str = "concat"
+  spectral_norm: bool = False
+
+  def _layer(self, module, train):
+    """``module``, spectrally normalised when ``spectral_norm`` is set."""
+    if not self.spectral_norm:
+      return module
+    sn = nn.SpectralNorm(module, collection_name=SPECTRAL,
+                         name=f"sn_{module.name}")
+    return lambda *args: sn(*args, update_stats=train)
 
   @nn.compact
   def __call__(self, images, labels, train: bool = False):
-    del train  # no train-time-only layers in the original discriminator
     dtype = _dtype(self.dtype)
     b, h, w, _ = images.shape
-    onehot = jax.nn.one_hot(labels, self.num_classes, dtype=jnp.float32)
-    label_map = nn.Dense(h * w, kernel_init=_KERNEL_INIT, dtype=dtype,
-                         name="label_fc")(onehot).reshape(b, h, w, 1)
-    x = jnp.concatenate([images.astype(dtype), label_map.astype(dtype)], -1)
+    projection = self.conditioning == "projection"
+    if projection:
+      x = images.astype(dtype)
+    else:
+      onehot = jax.nn.one_hot(labels, self.num_classes, dtype=jnp.float32)
+      label_fc = nn.Dense(h * w, kernel_init=_KERNEL_INIT, dtype=dtype,
+                          name="label_fc")
+      label_map = self._layer(label_fc, train)(onehot).reshape(b, h, w, 1)
+      x = jnp.concatenate([images.astype(dtype), label_map.astype(dtype)], -1)
     for i, (features, stride) in enumerate(zip(self.channels, self.strides)):
-      x = nn.Conv(features, (self.kernel_size, self.kernel_size),
-                  (stride, stride), padding="SAME", kernel_init=_KERNEL_INIT,
-                  dtype=dtype, name=f"conv{i}")(x)
+      conv = nn.Conv(features, (self.kernel_size, self.kernel_size),
+                     (stride, stride), padding="SAME", kernel_init=_KERNEL_INIT,
+                     dtype=dtype, name=f"conv{i}")
+      x = self._layer(conv, train)(x)
       x = nn.leaky_relu(x, self.leaky_slope)
     x = x.reshape(b, -1)
-    logits = nn.Dense(1, kernel_init=_KERNEL_INIT, dtype=dtype, name="out")(x)
-    return logits[:, 0].astype(jnp.float32)
+    out = nn.Dense(1, kernel_init=_KERNEL_INIT, dtype=dtype, name="out")
+    logits = self._layer(out, train)(x)[:, 0].astype(jnp.float32)
+    if projection:
+      embed = nn.Embed(self.num_classes, x.shape[-1],
+                       embedding_init=_KERNEL_INIT, dtype=dtype, name="embed")
+      e = self._layer(embed, train)(labels)
+      logits = logits + jnp.sum((e * x).astype(jnp.float32), axis=-1)
+    return logits
 
 
 def build_models(config, num_classes: int):
   """The (Generator, Discriminator) pair a config describes."""
+  common.check_gan_options(config)
   m = config.model
   size = config.data.image_size
+  conditioning = common.gan_option(config, "model", "conditioning", "concat")
   gen = Generator(
       num_classes=num_classes, image_size=size, latent_dim=m.latent_dim,
       channels=tuple(m.gen_channels), strides=tuple(m.gen_strides),
       kernel_size=m.kernel_size, bn_momentum=m.bn_momentum,
-      bn_epsilon=m.bn_epsilon, conv_transpose=m.conv_transpose, dtype=m.dtype)
+      bn_epsilon=m.bn_epsilon, conv_transpose=m.conv_transpose, dtype=m.dtype,
+      conditioning=conditioning)
   disc = Discriminator(
       num_classes=num_classes, image_size=size,
       channels=tuple(m.disc_channels), strides=tuple(m.disc_strides),
-      kernel_size=m.kernel_size, leaky_slope=m.leaky_slope, dtype=m.dtype)
+      kernel_size=m.kernel_size, leaky_slope=m.leaky_slope, dtype=m.dtype,
+      conditioning=conditioning,
+      spectral_norm=bool(common.gan_option(config, "model", "spectral_norm",
+                                           False)))
   if m.gen_channels[-1] != 1:
     raise ValueError("model.gen_channels must end with 1 (a grayscale image); "
                      f"got {tuple(m.gen_channels)}")
