@@ -1,0 +1,190 @@
+"""The ablation runner on a tiny sweep (test presets, 2 variants x 2 seeds,
+4 steps): tables, skipping finished runs, resuming a half-trained one, and
+bad sweeps failing before anything trains."""
+
+import csv
+import math
+import os
+import subprocess
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import pytest
+
+from ablations import run as runner
+from configs import cgan
+from sigjax import checkpoint as ckpt
+from sigjax import evaluate
+from sigjax import train as train_lib
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SEEDS = (0, 1)
+# The VGG19 detector and the multi-label net take most of a test-sized
+# evaluation; the runner's handling of them is the same as of CAS/TSTR/FID.
+EXPERIMENTS = "cas,tstr,fid"
+
+
+def tiny_sweep(extra_variant=None):
+  base = cgan.get_config("test")
+  variants = [("base", {}), ("fast_g", {"train.lr_g": 1e-3})]
+  if extra_variant:
+    variants.append(extra_variant)
+  return {"description": "tiny test sweep", "base": base,
+          "variants": variants, "seeds": list(SEEDS),
+          "eval": {"preset": "test",
+                   "overrides": {"eval.experiments": EXPERIMENTS}}}
+
+
+class Calls:
+  """Wraps train.run / evaluate.run to record what the runner does."""
+
+  def __init__(self, monkeypatch):
+    self.train, self.eval = [], []
+    real_train, real_eval = train_lib.run, evaluate.run
+
+    def train(config, workdir):
+      start = None
+      if os.path.isdir(ckpt.checkpoint_dir(workdir)):
+        m = ckpt.make_manager(workdir, read_only=True)
+        start = m.latest_step()
+        m.close()
+      self.train.append((os.path.relpath(workdir, self.root), start))
+      return real_train(config, workdir)
+
+    def ev(config, workdir):
+      self.eval.append(os.path.relpath(workdir, self.root))
+      return real_eval(config, workdir)
+
+    monkeypatch.setattr(train_lib, "run", train)
+    monkeypatch.setattr(evaluate, "run", ev)
+    self.root = "/"
+
+
+@pytest.fixture(scope="module")
+def sweep_dir(tmp_path_factory):
+  """Phase 1: only 'base' runs. Then 'fast_g' seed 0 is trained to step 2 by
+  hand (a half-finished run). Phase 2: the whole sweep. Phase 3: again."""
+  out = tmp_path_factory.mktemp("sweep")
+  mp = pytest.MonkeyPatch()
+  phases = []
+  try:
+    calls = Calls(mp)
+    calls.root = str(out)
+    runner.run_sweep(tiny_sweep(), str(out), only=["base"])
+    phases.append((list(calls.train), list(calls.eval)))
+    half = [j for j in runner.plan(runner.as_sweep(tiny_sweep()), str(out))
+            if (j.variant, j.seed) == ("fast_g", 0)][0]
+    cfg = half.train_config.copy_and_resolve_references()
+    cfg.train.steps = 2
+    train_lib.run(cfg, half.train_dir)
+    for _ in range(2):
+      calls.train.clear()
+      calls.eval.clear()
+      rows = runner.run_sweep(tiny_sweep(), str(out))
+      phases.append((list(calls.train), list(calls.eval)))
+  finally:
+    mp.undo()
+  return out, phases, rows
+
+
+def read_csv(path):
+  with open(path) as f:
+    return list(csv.DictReader(f))
+
+
+def test_tables_have_one_row_per_variant_with_finite_numbers(sweep_dir):
+  out, _, rows = sweep_dir
+  table = read_csv(out / "results.csv")
+  assert [r["variant"] for r in table] == ["base", "fast_g"]
+  assert [r["variant"] for r in rows] == ["base", "fast_g"]
+  for r in table:
+    assert int(r["n_seeds"]) == len(SEEDS)
+    for col in ("cas_accuracy", "tstr_accuracy", "fid", "kid",
+                "train_time_s", "steps"):
+      for stat in ("mean", "std"):
+        assert math.isfinite(float(r[f"{col}_{stat}"])), (col, stat, r)
+    assert 0.0 <= float(r["cas_accuracy_mean"]) <= 1.0
+    assert float(r["steps_mean"]) == 4 and float(r["steps_std"]) == 0
+    assert float(r["train_time_s_mean"]) > 0
+    assert r["realfake_accuracy_mean"] == ""  # not run: blank, not 0
+  runs = read_csv(out / "results_runs.csv")
+  assert sorted((r["variant"], int(r["seed"])) for r in runs) == [
+      ("base", 0), ("base", 1), ("fast_g", 0), ("fast_g", 1)]
+  md = (out / "results.md").read_text()
+  assert "| base |" in md and "| fast_g |" in md and " ± " in md
+  assert "tiny test sweep" in md
+  for v in ("base", "fast_g"):
+    for s in SEEDS:
+      run = out / v / f"seed_{s}"
+      assert (run / "eval" / "report.json").is_file()
+      assert (run / "DONE").is_file()
+      assert (run / "train" / "checkpoints").is_dir()
+
+
+def test_finished_runs_are_skipped_and_a_half_trained_run_resumes(sweep_dir):
+  _, phases, _ = sweep_dir
+  (train1, eval1), (train2, eval2), (train3, eval3) = phases
+  assert sorted(train1) == [("base/seed_0/train", None),
+                            ("base/seed_1/train", None)]
+  assert len(eval1) == 2
+  # Phase 2: 'base' untouched; fast_g seed 0 resumed at step 2.
+  assert sorted(train2) == [("fast_g/seed_0/train", 2),
+                            ("fast_g/seed_1/train", None)]
+  assert sorted(eval2) == ["fast_g/seed_0/eval", "fast_g/seed_1/eval"]
+  # Phase 3: nothing left to do.
+  assert train3 == [] and eval3 == []
+
+
+def test_collect_only_and_shards(sweep_dir, tmp_path):
+  out, _, _ = sweep_dir
+  os.remove(out / "results.md")
+  rows = runner.run_sweep(tiny_sweep(), str(out), collect_only=True)
+  assert (out / "results.md").is_file() and len(rows) == 2
+  sweep = runner.as_sweep(tiny_sweep())
+  jobs = runner.plan(sweep, str(tmp_path))
+  shards = [runner.plan(sweep, str(tmp_path))[i::3] for i in range(3)]
+  keys = sorted((j.variant, j.seed) for s in shards for j in s)
+  assert keys == sorted((j.variant, j.seed) for j in jobs)
+  assert runner.parse_shard("2/3") == (2, 3)
+  with pytest.raises(runner.SweepError, match="--shard=3/3"):
+    runner.parse_shard("3/3")
+
+
+def test_unknown_field_fails_before_training(tmp_path, monkeypatch):
+  def no_training(*a, **k):
+    raise AssertionError("trained despite a bad sweep")
+
+  monkeypatch.setattr(train_lib, "run", no_training)
+  sweep = tiny_sweep(("bad", {"train.no_such_knob": 1}))
+  with pytest.raises(runner.SweepError,
+                     match=r"<sweep> \(variant bad\).*train\.no_such_knob"):
+    runner.run_sweep(sweep, str(tmp_path))
+  bad_eval = tiny_sweep()
+  bad_eval["eval"]["overrides"]["eval.nope"] = 1
+  with pytest.raises(runner.SweepError, match=r"eval overrides.*eval\.nope"):
+    runner.run_sweep(bad_eval, str(tmp_path))
+  wrong_type = tiny_sweep(("bad", {"train.steps": "many"}))
+  with pytest.raises(runner.SweepError, match="train.steps='many'"):
+    runner.run_sweep(wrong_type, str(tmp_path))
+  with pytest.raises(runner.SweepError, match="--only"):
+    runner.run_sweep(tiny_sweep(), str(tmp_path), only=["nope"])
+  assert not any(p.is_dir() for p in tmp_path.iterdir())
+
+
+def test_cli_names_the_field_and_the_sweep_file(tmp_path):
+  sweep = tmp_path / "bad_sweep.py"
+  sweep.write_text(
+      "from configs import cgan\n"
+      "def get_sweep():\n"
+      "  return {'base': cgan.get_config('test'), 'seeds': [0],\n"
+      "          'variants': [('ok', {'data.fraction': 0.5}),\n"
+      "                       ('typo', {'model.gen_chanels': (8, 8, 4, 1)})]}\n")
+  proc = subprocess.run(
+      [sys.executable, os.path.join(REPO, "ablations", "run.py"),
+       f"--sweep={sweep}", f"--workdir={tmp_path / 'out'}"],
+      cwd=REPO, capture_output=True, text=True, timeout=300)
+  assert proc.returncode == 2, proc.stderr[-2000:]
+  assert "model.gen_chanels" in proc.stderr and "bad_sweep.py" in proc.stderr
+  assert "gen_channels" in proc.stderr  # the fields it could have meant
+  assert not (tmp_path / "out").exists()
