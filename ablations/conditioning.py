@@ -5,9 +5,11 @@ class-conditional BatchNorm in G, each with and without spectral norm on D.
 
 Cross-media paper data (930 images, 10 names, writer-disjoint splits), the
 ``cpu`` training preset (2500 steps, batch 32) and the ``cpu`` evaluation
-preset (10-15 min a run on a 2-core CPU); 4 variants x 3 seeds = 12 runs,
-roughly 25-35 min each there, so about 5-7 hours sequentially. Split it over
-processes or hosts with ``--shard=i/n`` (same --workdir), then
+preset (10-15 min a run on a 2-core CPU, measured for configs/evaluate.py);
+4 variants x 3 seeds = 12 runs. Estimated, not yet measured end to end:
+25-35 min a run on a 2-core CPU (training 2500 steps + evaluation), so 5-7
+hours sequentially; the runner's results.csv records the real train times.
+Split it over processes or hosts with ``--shard=i/n`` (same --workdir), then
 ``--collect_only``.
 """
 

@@ -5,9 +5,9 @@ WGAN-GP, BCE + R1, hinge + spectral norm.
 
 Cross-media paper data, ``cpu`` training preset (2500 steps, batch 32),
 ``cpu`` evaluation preset (10-15 min a run on a 2-core CPU); 5 variants x 3
-seeds = 15 runs, roughly 25-35 min each there (wgan_gp about 3x the training
-time: 5 D updates per G update), so about 8-10 hours sequentially; use
-``--shard=i/n`` to spread it, then ``--collect_only``.
+seeds = 15 runs. Estimated, not yet measured end to end: 25-35 min a run on a
+2-core CPU (wgan_gp longer: 5 D updates per G update), so 8-10 hours
+sequentially; use ``--shard=i/n`` to spread it, then ``--collect_only``.
 """
 
 from configs import cgan

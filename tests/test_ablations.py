@@ -27,7 +27,8 @@ EXPERIMENTS = "cas,tstr,fid"
 
 def tiny_sweep(extra_variant=None):
   base = cgan.get_config("test")
-  variants = [("base", {}), ("fast_g", {"train.lr_g": 1e-3})]
+  # data.fraction changes the data, not the compiled step: one compilation.
+  variants = [("base", {}), ("half_data", {"data.fraction": 0.5})]
   if extra_variant:
     variants.append(extra_variant)
   return {"description": "tiny test sweep", "base": base,
@@ -39,8 +40,8 @@ def tiny_sweep(extra_variant=None):
 class Calls:
   """Wraps train.run / evaluate.run to record what the runner does."""
 
-  def __init__(self, monkeypatch):
-    self.train, self.eval = [], []
+  def __init__(self, monkeypatch, root):
+    self.root, self.train, self.eval = str(root), [], []
     real_train, real_eval = train_lib.run, evaluate.run
 
     def train(config, workdir):
@@ -58,23 +59,21 @@ class Calls:
 
     monkeypatch.setattr(train_lib, "run", train)
     monkeypatch.setattr(evaluate, "run", ev)
-    self.root = "/"
 
 
 @pytest.fixture(scope="module")
 def sweep_dir(tmp_path_factory):
-  """Phase 1: only 'base' runs. Then 'fast_g' seed 0 is trained to step 2 by
-  hand (a half-finished run). Phase 2: the whole sweep. Phase 3: again."""
+  """Phase 1: only 'base' runs. Then 'half_data' seed 0 is trained to step 2
+  by hand (a half-finished run). Phase 2: the whole sweep. Phase 3: again."""
   out = tmp_path_factory.mktemp("sweep")
   mp = pytest.MonkeyPatch()
   phases = []
   try:
-    calls = Calls(mp)
-    calls.root = str(out)
+    calls = Calls(mp, out)
     runner.run_sweep(tiny_sweep(), str(out), only=["base"])
     phases.append((list(calls.train), list(calls.eval)))
     half = [j for j in runner.plan(runner.as_sweep(tiny_sweep()), str(out))
-            if (j.variant, j.seed) == ("fast_g", 0)][0]
+            if (j.variant, j.seed) == ("half_data", 0)][0]
     cfg = half.train_config.copy_and_resolve_references()
     cfg.train.steps = 2
     train_lib.run(cfg, half.train_dir)
@@ -96,8 +95,8 @@ def read_csv(path):
 def test_tables_have_one_row_per_variant_with_finite_numbers(sweep_dir):
   out, _, rows = sweep_dir
   table = read_csv(out / "results.csv")
-  assert [r["variant"] for r in table] == ["base", "fast_g"]
-  assert [r["variant"] for r in rows] == ["base", "fast_g"]
+  assert [r["variant"] for r in table] == ["base", "half_data"]
+  assert [r["variant"] for r in rows] == ["base", "half_data"]
   for r in table:
     assert int(r["n_seeds"]) == len(SEEDS)
     for col in ("cas_accuracy", "tstr_accuracy", "fid", "kid",
@@ -110,11 +109,11 @@ def test_tables_have_one_row_per_variant_with_finite_numbers(sweep_dir):
     assert r["realfake_accuracy_mean"] == ""  # not run: blank, not 0
   runs = read_csv(out / "results_runs.csv")
   assert sorted((r["variant"], int(r["seed"])) for r in runs) == [
-      ("base", 0), ("base", 1), ("fast_g", 0), ("fast_g", 1)]
+      ("base", 0), ("base", 1), ("half_data", 0), ("half_data", 1)]
   md = (out / "results.md").read_text()
-  assert "| base |" in md and "| fast_g |" in md and " ± " in md
+  assert "| base |" in md and "| half_data |" in md and " ± " in md
   assert "tiny test sweep" in md
-  for v in ("base", "fast_g"):
+  for v in ("base", "half_data"):
     for s in SEEDS:
       run = out / v / f"seed_{s}"
       assert (run / "eval" / "report.json").is_file()
@@ -128,10 +127,10 @@ def test_finished_runs_are_skipped_and_a_half_trained_run_resumes(sweep_dir):
   assert sorted(train1) == [("base/seed_0/train", None),
                             ("base/seed_1/train", None)]
   assert len(eval1) == 2
-  # Phase 2: 'base' untouched; fast_g seed 0 resumed at step 2.
-  assert sorted(train2) == [("fast_g/seed_0/train", 2),
-                            ("fast_g/seed_1/train", None)]
-  assert sorted(eval2) == ["fast_g/seed_0/eval", "fast_g/seed_1/eval"]
+  # Phase 2: 'base' untouched; half_data seed 0 resumed at step 2.
+  assert sorted(train2) == [("half_data/seed_0/train", 2),
+                            ("half_data/seed_1/train", None)]
+  assert sorted(eval2) == ["half_data/seed_0/eval", "half_data/seed_1/eval"]
   # Phase 3: nothing left to do.
   assert train3 == [] and eval3 == []
 
@@ -143,6 +142,11 @@ def test_collect_only_and_shards(sweep_dir, tmp_path):
   assert (out / "results.md").is_file() and len(rows) == 2
   sweep = runner.as_sweep(tiny_sweep())
   jobs = runner.plan(sweep, str(tmp_path))
+  for j in jobs:  # trained on the variant's data, scored on all of it
+    assert j.train_config.data.fraction == (0.5 if j.variant == "half_data"
+                                            else 1.0)
+    assert j.eval_config.data.fraction == 1.0
+    assert j.train_config.seed == j.seed
   shards = [runner.plan(sweep, str(tmp_path))[i::3] for i in range(3)]
   keys = sorted((j.variant, j.seed) for s in shards for j in s)
   assert keys == sorted((j.variant, j.seed) for j in jobs)
