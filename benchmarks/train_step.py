@@ -25,6 +25,8 @@ compute the same architecture, so the same count is used for them
 real tf.data pipeline (``sigjax.data.train_dataset`` over the cross-media
 ``name_paper_bin`` train split, host -> device each step), measured in the
 same rounds as ``sigjax`` with in-memory device batches.
+--variants='k=v;...' adds sigjax with config.model.k=v (e.g. dtype=bfloat16,
+conv_transpose=subpixel_xla) in the same rounds, for A/B comparisons.
 --scan=K adds ``sigjax_scanK``: K steps inside one jit (``lax.scan``) to
 measure per-step dispatch overhead. A reference whose framework is not
 installed is skipped with a message on stderr.
@@ -158,6 +160,10 @@ def main(argv=None):
   p.add_argument("--conv_transpose", default="",
                  help="override model.conv_transpose")
   p.add_argument("--scan", type=int, default=0)
+  p.add_argument("--variants", default="",
+                 help="extra sigjax variants measured in the same rounds, "
+                 "';'-separated model overrides, e.g. "
+                 "'conv_transpose=subpixel_xla;dtype=bfloat16'")
   p.add_argument("--probe", type=int, default=2048,
                  help="matmul probe size (0 = no probe)")
   p.add_argument("--tfds_data_dir", default=os.path.join(
@@ -195,6 +201,12 @@ def main(argv=None):
       if batches is not None:
         impls.append(SigjaxImpl(config, num_classes, images, labels,
                                 batches=batches, name="sigjax_tfdata"))
+      for v in [v for v in a.variants.split(";") if v]:
+        key, value = v.split("=", 1)
+        vc = config.copy_and_resolve_references()
+        vc.model[key] = value
+        impls.append(SigjaxImpl(vc, num_classes, images, labels,
+                                name=f"sigjax[{v}]"))
       if a.scan:
         impls.append(SigjaxImpl(config, num_classes, images, labels,
                                 scan=a.scan, name=f"sigjax_scan{a.scan}"))

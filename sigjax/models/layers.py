@@ -12,6 +12,7 @@ XLA:CPU runs the dense stride-1 forward and backward passes far faster than
 the lhs-dilated convolution ``lax.conv_transpose`` lowers to.
 """
 
+from functools import partial
 from typing import Any, Callable, Sequence
 
 import flax.linen as nn
@@ -62,16 +63,85 @@ def subpixel_kernel(kernel: jax.Array, strides: Sequence[int]) -> jax.Array:
   return g.reshape(th.shape[1], tw.shape[1], cin, sh * sw * cout)
 
 
-def conv_transpose_subpixel(x, kernel, strides, precision=None):
-  """Exact 'SAME' ``lax.conv_transpose`` (transpose_kernel=False), fast."""
+def conv_rows(x, w, padding, precision=None):
+  """Stride-1 conv (NHWC x HWIO, explicit padding) as kh matmuls.
+
+  For every kernel row i, the padded input's rows i..i+H-1 are unrolled along
+  the width into (B*H*W, kw*in) patches and multiplied by w[i] (kw*in, out);
+  the kh products are summed. Autodiff turns each product into two more
+  matmuls (dy @ w[i]^T, then col2im by pad-and-add; patches^T @ dy for the
+  kernel gradient), so all three passes run as large matrix products, which
+  XLA:CPU executes several times faster than the kernel-gradient convolution
+  of a wide (out >= 128) stride-1 conv.
+  """
+  kh, kw, cin, cout = w.shape
+  (ph0, ph1), (pw0, pw1) = padding
+  xp = jnp.pad(x, ((0, 0), (ph0, ph1), (pw0, pw1), (0, 0)))
+  b = x.shape[0]
+  oh, ow = xp.shape[1] - kh + 1, xp.shape[2] - kw + 1
+  # (B, H+kh-1, OW, kw, in): the width-unrolled rows, shared by all kh taps.
+  cols = jnp.stack([xp[:, :, j:j + ow, :] for j in range(kw)], axis=3)
+  y = None
+  for i in range(kh):
+    p = cols[:, i:i + oh].reshape(b * oh * ow, kw * cin)
+    t = jnp.dot(p, w[i].reshape(kw * cin, cout), precision=precision)
+    y = t if y is None else y + t
+  return y.reshape(b, oh, ow, cout)
+
+
+ROWS_MIN_OUT = 128
+
+
+def _conv_s1_xla(x, w, pads, precision):
+  return lax.conv_general_dilated(
+      x, w, (1, 1), pads, dimension_numbers=("NHWC", "HWIO", "NHWC"),
+      precision=precision)
+
+
+@partial(jax.custom_vjp, nondiff_argnums=(2, 3))
+def _conv_s1(x, w, pads, precision):
+  return _conv_s1_xla(x, w, pads, precision)
+
+
+def _conv_s1_fwd(x, w, pads, precision):
+  return _conv_s1_xla(x, w, pads, precision), (x, w)
+
+
+def _conv_s1_bwd(pads, precision, res, dy):
+  x, w = res
+  dx = jax.vjp(lambda x: _conv_s1_xla(x, w, pads, precision), x)[1](dy)[0]
+  if w.shape[-1] >= ROWS_MIN_OUT:
+    dw = jax.vjp(lambda w: conv_rows(x, w, pads, precision), w)[1](dy)[0]
+  else:
+    dw = jax.vjp(lambda w: _conv_s1_xla(x, w, pads, precision), w)[1](dy)[0]
+  return dx, dw
+
+
+_conv_s1.defvjp(_conv_s1_fwd, _conv_s1_bwd)
+
+
+def conv_transpose_subpixel(x, kernel, strides, precision=None, s1="auto"):
+  """Exact 'SAME' ``lax.conv_transpose`` (transpose_kernel=False), fast.
+
+  ``s1`` lowers the inner stride-1 conv: 'xla' (``lax.conv_general_dilated``
+  in every pass), 'rows' (``conv_rows``: matmuls in every pass) or 'auto'
+  (XLA's forward and input gradient, ``conv_rows``' matmul kernel gradient
+  when the conv has >= ``ROWS_MIN_OUT`` output channels: measured fastest).
+  """
   kh, kw, _, cout = kernel.shape
   sh, sw = strides
   oh, _ = phase_taps(kh, sh)
   ow, _ = phase_taps(kw, sw)
   w = subpixel_kernel(kernel, strides)
-  y = lax.conv_general_dilated(
-      x, w, (1, 1), [(-int(oh[0]), int(oh[-1])), (-int(ow[0]), int(ow[-1]))],
-      dimension_numbers=("NHWC", "HWIO", "NHWC"), precision=precision)
+  pads = [(-int(oh[0]), int(oh[-1])), (-int(ow[0]), int(ow[-1]))]
+  if s1 == "rows":
+    y = conv_rows(x, w, pads, precision)
+  elif s1 == "auto":
+    y = _conv_s1(x, w, tuple(pads), precision)
+  else:
+    y = lax.conv_general_dilated(
+        x, w, (1, 1), pads,
+        dimension_numbers=("NHWC", "HWIO", "NHWC"), precision=precision)
   b, h, wd, _ = y.shape
   if sh == sw == 1:
     return y
@@ -83,7 +153,9 @@ class ConvTranspose(nn.Module):
   """``flax.linen.ConvTranspose`` ('SAME', 2-D) with a choice of lowering.
 
   impl='flax': ``lax.conv_transpose`` exactly as flax calls it (reference);
-  impl='subpixel': the phase-decomposed form above. Same params, same output.
+  impl='subpixel': the phase-decomposed form above, with the matmul kernel
+  gradient of ``conv_rows`` for wide convs (s1='auto'); impl='subpixel_xla':
+  the same with XLA's convolutions in every pass. Same params, same output.
   """
   features: int
   kernel_size: Sequence[int]
@@ -114,11 +186,128 @@ class ConvTranspose(nn.Module):
       y = lax.conv_transpose(x, kernel, strides, "SAME",
                              dimension_numbers=("NHWC", "HWIO", "NHWC"),
                              transpose_kernel=False, precision=self.precision)
-    elif self.impl == "subpixel":
-      y = conv_transpose_subpixel(x, kernel, strides, self.precision)
+    elif self.impl in ("subpixel", "subpixel_xla"):
+      y = conv_transpose_subpixel(
+          x, kernel, strides, self.precision,
+          s1="auto" if self.impl == "subpixel" else "xla")
     else:
-      raise ValueError(f"model.conv_transpose must be 'flax' or 'subpixel', "
-                       f"got {self.impl!r}")
+      raise ValueError(f"model.conv_transpose must be 'flax', 'subpixel' or "
+                       f"'subpixel_xla', got {self.impl!r}")
     if bias is not None:
       y = y + bias
     return y
+
+
+# ---------------------------------------------------------------------------
+# Convolution ('SAME', 2-D, NHWC/HWIO) with a choice of lowering.
+
+CONV_IMPLS = ("xla", "phase", "im2col")
+
+
+def _same_pads(n: int, k: int, s: int):
+  out = -(-n // s)
+  total = max((out - 1) * s + k - n, 0)
+  return out, (total // 2, total - total // 2)
+
+
+def _shifted(x, kernel_shape, strides):
+  """Yields ((th, tw), strided window of padded x) for every kernel tap."""
+  kh, kw = kernel_shape
+  sh, sw = strides
+  _, h, w, _ = x.shape
+  oh, ph = _same_pads(h, kh, sh)
+  ow, pw = _same_pads(w, kw, sw)
+  xp = jnp.pad(x, ((0, 0), ph, pw, (0, 0)))
+  for th in range(kh):
+    for tw in range(kw):
+      yield (th, tw), lax.slice(
+          xp, (0, th, tw, 0),
+          (xp.shape[0], th + sh * (oh - 1) + 1, tw + sw * (ow - 1) + 1,
+           xp.shape[3]), (1, sh, sw, 1))
+
+
+def conv2d(x, kernel, strides=(1, 1), impl="xla", precision=None):
+  """'SAME' 2-D convolution, NHWC x HWIO -> NHWC (what ``nn.Conv`` computes).
+
+  impl='xla': ``lax.conv_general_dilated`` (flax's lowering, the reference);
+  impl='phase': XLA's forward, with the backward passes of a strided conv
+  rewritten as stride-1 convolutions (``jax.custom_vjp``): the input
+  gradient is a transposed conv, computed like ``ConvTranspose`` above as one
+  stride-1 conv of dy producing s*s*in channels + depth-to-space; the kernel
+  gradient is XLA's. Stride 1 = 'xla'.
+  impl='im2col': explicit patches (strided slices of the padded input) times
+  the (kh*kw*in, out) kernel as ONE matmul; autodiff turns it into two more
+  matmuls plus a pad-and-add of the patches (col2im), all of which XLA:CPU
+  runs far faster than the backward convolutions of a strided conv;
+  """
+  strides = tuple(strides)
+  kh, kw, cin, cout = kernel.shape
+  if impl == "xla":
+    return lax.conv_general_dilated(
+        x, kernel, strides, "SAME",
+        dimension_numbers=("NHWC", "HWIO", "NHWC"), precision=precision)
+  if impl == "phase":
+    if strides == (1, 1):
+      return conv2d(x, kernel, strides, "xla", precision)
+    return _phase_conv(x, kernel, strides, precision)
+  if impl == "im2col":
+    cols = [win for _, win in _shifted(x, (kh, kw), strides)]
+    b, oh, ow, _ = cols[0].shape
+    patches = jnp.stack(cols, axis=3).reshape(b * oh * ow, kh * kw * cin)
+    y = jnp.dot(patches, kernel.reshape(kh * kw * cin, cout),
+                precision=precision)
+    return y.reshape(b, oh, ow, cout)
+  raise ValueError(f"model.conv_impl must be one of {CONV_IMPLS}, got {impl!r}")
+
+
+def _phase_tables(k: int, s: int):
+  """Tap table of a stride-s, size-k conv's input gradient (one axis).
+
+  With D = (k-1)//s, phase r in [0, s) and kernel index j in [0, D]: tap
+  t = r + s*(D-j), or the zero slot k when t >= k.
+  """
+  d = (k - 1) // s
+  t = np.array([[r + s * (d - j) for j in range(d + 1)] for r in range(s)])
+  return d, np.where(t < k, t, k)
+
+
+def _conv_bwd_input(dy, kernel, strides, in_hw, precision):
+  kh, kw, cin, cout = kernel.shape
+  (sh, sw), (n_h, n_w) = strides, in_hw
+  b, o_h, o_w, _ = dy.shape
+  dh, th = _phase_tables(kh, sh)
+  dw, tw = _phase_tables(kw, sw)
+  _, (pb_h, pa_h) = _same_pads(n_h, kh, sh)
+  _, (pb_w, pa_w) = _same_pads(n_w, kw, sw)
+  m_h = -(-(n_h + pb_h + pa_h) // sh)
+  m_w = -(-(n_w + pb_w + pa_w) // sw)
+  padded = jnp.pad(kernel, ((0, 1), (0, 1), (0, 0), (0, 0)))
+  g = padded[th[:, :, None, None], tw[None, None, :, :]]  # (rh, jh, rw, jw, ci, co)
+  w = jnp.transpose(g, (1, 3, 5, 0, 2, 4)).reshape(
+      dh + 1, dw + 1, cout, sh * sw * cin)
+  y = lax.conv_general_dilated(
+      dy, w, (1, 1), [(dh, m_h - o_h), (dw, m_w - o_w)],
+      dimension_numbers=("NHWC", "HWIO", "NHWC"), precision=precision)
+  y = y.reshape(b, m_h, m_w, sh, sw, cin).transpose(0, 1, 3, 2, 4, 5)
+  y = y.reshape(b, m_h * sh, m_w * sw, cin)
+  return y[:, pb_h:pb_h + n_h, pb_w:pb_w + n_w]
+
+
+@partial(jax.custom_vjp, nondiff_argnums=(2, 3))
+def _phase_conv(x, kernel, strides, precision):
+  return conv2d(x, kernel, strides, "xla", precision)
+
+
+def _phase_conv_fwd(x, kernel, strides, precision):
+  return _phase_conv(x, kernel, strides, precision), (x, kernel)
+
+
+def _phase_conv_bwd(strides, precision, res, dy):
+  x, kernel = res
+  dx = _conv_bwd_input(dy, kernel, strides, x.shape[1:3], precision)
+  dk = jax.vjp(lambda k: conv2d(x, k, strides, "xla", precision),
+               kernel)[1](dy)[0]
+  return dx.astype(x.dtype), dk.astype(kernel.dtype)
+
+
+_phase_conv.defvjp(_phase_conv_fwd, _phase_conv_bwd)

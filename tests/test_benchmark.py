@@ -1,0 +1,39 @@
+"""benchmarks/train_step.py runs (test preset, one step) and reports sane JSON."""
+
+import json
+import os
+import subprocess
+import sys
+
+from conftest import REPO
+
+
+def test_train_step_benchmark_reports_every_impl():
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+  r = subprocess.run(
+      [sys.executable, str(REPO / "benchmarks" / "train_step.py"),
+       "--preset=test", "--steps=1", "--rounds=1", "--probe=256",
+       "--impls=sigjax,keras,torch"],
+      capture_output=True, text=True, cwd=REPO, env=env, timeout=600,
+      check=False)
+  assert r.returncode == 0, r.stderr[-3000:]
+  recs = {}
+  for line in r.stdout.splitlines():
+    rec = json.loads(line)
+    recs[rec["impl"]] = rec
+  assert recs["matmul"]["gflops"] > 0
+  assert "sigjax" in recs
+  # A reference is either measured or skipped with a message saying why.
+  for ref in ("keras", "torch"):
+    assert ref in recs or f"skipping {ref}" in r.stderr
+  for name, rec in recs.items():
+    if name == "matmul":
+      continue
+    assert rec["batch"] == 8 and rec["preset"] == "test"
+    for key in ("step_ms", "images_per_s", "compile_s", "gflop_per_step",
+                "achieved_gflops", "ceiling_gflops", "fraction_of_ceiling"):
+      assert rec[key] > 0, (name, key, rec)
+    assert abs(rec["images_per_s"] - 8 / rec["step_ms"] * 1e3) < (
+        0.01 * rec["images_per_s"] + 0.1)
+  assert recs["sigjax"]["flop_source"] == "xla_cost_analysis"
+  assert recs["sigjax"]["vs_sigjax"] == 1.0

@@ -1,0 +1,133 @@
+"""Fast layers equal the reference layers (outputs and gradients); bf16 path."""
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax import lax
+
+from sigjax.models import cgan
+from sigjax.models import layers
+
+jax.config.update("jax_default_matmul_precision", "highest")
+
+
+def _max_diff(a, b):
+  """Largest |a - b| over the leaves, relative to max(1, max |b|) per leaf
+  (gradients of summed losses reach ~1e3, where float32 rounding is ~1e-4)."""
+  return max(float(jnp.max(jnp.abs(x - y)) / jnp.maximum(1.0, jnp.max(
+      jnp.abs(y)))) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
+
+
+@pytest.mark.parametrize("kernel,stride,size", [
+    (5, 1, 7), (5, 2, 8), (5, 2, 7), (5, 3, 6), (4, 2, 5), (4, 1, 6),
+    (4, 3, 7)])
+@pytest.mark.parametrize("impl", ["subpixel", "subpixel_xla"])
+def test_conv_transpose_subpixel_equals_flax(kernel, stride, size, impl):
+  x = jax.random.normal(jax.random.PRNGKey(0), (2, size, size + 1, 3))
+  ref = nn.ConvTranspose(4, (kernel, kernel), (stride, stride), padding="SAME")
+  fast = layers.ConvTranspose(4, (kernel, kernel), (stride, stride),
+                              impl=impl)
+  params = ref.init(jax.random.PRNGKey(1), x)
+  # Same parameter tree: checkpoints of either layer load into the other.
+  assert (jax.tree.map(jnp.shape, fast.init(jax.random.PRNGKey(1), x))
+          == jax.tree.map(jnp.shape, params))
+  y_ref = jax.jit(ref.apply)(params, x)
+  y_fast = jax.jit(fast.apply)(params, x)
+  assert y_fast.shape == y_ref.shape == (2, size * stride,
+                                         (size + 1) * stride, 4)
+  assert _max_diff(y_fast, y_ref) < 1e-5
+
+  def loss(module):
+    return lambda p, x: jnp.sum(jnp.sin(module.apply(p, x)))
+  g_ref = jax.jit(jax.grad(loss(ref), argnums=(0, 1)))(params, x)
+  g_fast = jax.jit(jax.grad(loss(fast), argnums=(0, 1)))(params, x)
+  assert _max_diff(g_fast, g_ref) < 1e-5
+
+
+@pytest.mark.parametrize("s1", ["auto", "rows", "xla"])
+@pytest.mark.parametrize("kernel,stride", [(5, 2), (5, 1), (4, 2)])
+def test_subpixel_inner_conv_lowerings_agree(monkeypatch, s1, kernel, stride):
+  """Every lowering of the inner stride-1 conv (incl. the matmul kernel
+  gradient, forced on for these narrow convs) equals lax.conv_transpose."""
+  monkeypatch.setattr(layers, "ROWS_MIN_OUT", 1)
+  x = jax.random.normal(jax.random.PRNGKey(0), (2, 6, 7, 3))
+  w = jax.random.normal(jax.random.PRNGKey(1), (kernel, kernel, 3, 4))
+  ref = lambda x, w: lax.conv_transpose(
+      x, w, (stride, stride), "SAME",
+      dimension_numbers=("NHWC", "HWIO", "NHWC"))
+  fast = lambda x, w: layers.conv_transpose_subpixel(
+      x, w, (stride, stride), s1=s1)
+  assert _max_diff(jax.jit(fast)(x, w), ref(x, w)) < 1e-5
+  loss = lambda f: lambda x, w: jnp.sum(jnp.sin(f(x, w)))
+  g_ref = jax.grad(loss(ref), argnums=(0, 1))(x, w)
+  g_fast = jax.jit(jax.grad(loss(fast), argnums=(0, 1)))(x, w)
+  assert _max_diff(g_fast, g_ref) < 1e-5
+
+
+def test_conv_transpose_rejects_bad_settings():
+  x = jnp.ones((1, 4, 4, 2))
+  with pytest.raises(ValueError, match="SAME"):
+    layers.ConvTranspose(2, (3, 3), padding="VALID").init(
+        jax.random.PRNGKey(0), x)
+  with pytest.raises(ValueError, match="conv_transpose"):
+    layers.ConvTranspose(2, (3, 3), impl="nope").init(jax.random.PRNGKey(0), x)
+
+
+@pytest.mark.parametrize("impl", [i for i in layers.CONV_IMPLS if i != "xla"])
+@pytest.mark.parametrize("kernel,stride,size", [
+    (5, 2, 8), (5, 2, 7), (5, 1, 6), (4, 2, 6), (3, 3, 7)])
+def test_conv2d_impls_equal_nn_conv(impl, kernel, stride, size):
+  x = jax.random.normal(jax.random.PRNGKey(0), (2, size, size + 1, 3))
+  conv = nn.Conv(5, (kernel, kernel), (stride, stride), padding="SAME",
+                 use_bias=False)
+  w = conv.init(jax.random.PRNGKey(1), x)["params"]["kernel"]
+  y_ref = conv.apply({"params": {"kernel": w}}, x)
+  f = jax.jit(lambda x, w: layers.conv2d(x, w, (stride, stride), impl=impl))
+  assert _max_diff(f(x, w), y_ref) < 1e-5
+
+  def loss(fn):
+    return lambda x, w: jnp.sum(jnp.sin(fn(x, w)))
+  g_ref = jax.jit(jax.grad(loss(lambda x, w: conv.apply(
+      {"params": {"kernel": w}}, x)), argnums=(0, 1)))(x, w)
+  g_fast = jax.jit(jax.grad(loss(f), argnums=(0, 1)))(x, w)
+  assert _max_diff(g_fast, g_ref) < 1e-5
+
+
+def test_conv2d_rejects_unknown_impl():
+  with pytest.raises(ValueError, match="conv_impl"):
+    layers.conv2d(jnp.ones((1, 4, 4, 1)), jnp.ones((3, 3, 1, 1)), impl="nope")
+
+
+def _small_models(dtype):
+  kw = dict(num_classes=3, image_size=16)
+  gen = cgan.Generator(latent_dim=8, channels=(16, 8, 8, 1), dtype=dtype, **kw)
+  disc = cgan.Discriminator(channels=(8, 16, 16, 16), dtype=dtype, **kw)
+  return gen, disc
+
+
+def test_bf16_path_within_tolerance_of_fp32():
+  """bf16 compute (params fp32) stays close to fp32: G images within 0.05
+  (on (0, 1)), D logits within 5% of their spread, and the D gradient's
+  direction within cosine 0.99."""
+  key = jax.random.PRNGKey(0)
+  z = jax.random.uniform(key, (16, 8), minval=-1, maxval=1)
+  y = jnp.arange(16) % 3
+  g32, d32 = _small_models("float32")
+  g16, d16 = _small_models("bfloat16")
+  vg = g32.init(key, z, y, train=True)
+  img32, _ = g32.apply(vg, z, y, train=True, mutable=["batch_stats"])
+  img16, _ = g16.apply(vg, z, y, train=True, mutable=["batch_stats"])
+  assert img16.dtype == jnp.float32
+  assert float(jnp.max(jnp.abs(img16 - img32))) < 0.05
+  vd = d32.init(key, img32, y)
+  l32 = d32.apply(vd, img32, y)
+  l16 = d16.apply(vd, img32, y)
+  spread = float(jnp.max(l32) - jnp.min(l32)) + 1e-6
+  assert float(jnp.max(jnp.abs(l16 - l32))) < 0.05 * spread
+  grad = lambda d: jax.grad(lambda p: jnp.mean(d.apply(p, img32, y)))(vd)
+  a = jnp.concatenate([g.ravel() for g in jax.tree.leaves(grad(d32))])
+  b = jnp.concatenate([g.astype(jnp.float32).ravel()
+                       for g in jax.tree.leaves(grad(d16))])
+  assert float(a @ b / (jnp.linalg.norm(a) * jnp.linalg.norm(b))) > 0.99
