@@ -487,13 +487,12 @@ def main(argv):
   only = [s for s in (FLAGS.only or "").split(",") if s]
   try:
     t0 = time.time()
-    out = run_sweep(FLAGS.sweep, FLAGS.workdir, only=only,
+    run_sweep(FLAGS.sweep, FLAGS.workdir, only=only,
                     shard=parse_shard(FLAGS.shard), dry_run=FLAGS.dry_run,
                     collect_only=FLAGS.collect_only)
     if not FLAGS.dry_run:
       print(open(os.path.join(FLAGS.workdir, "results.md")).read())
       print(f"sweep wall time {time.time() - t0:.1f} s")
-    return out
   except (SweepError, Interrupted) as e:
     print(f"error: {e}", file=sys.stderr)
     sys.exit(2)

@@ -28,7 +28,7 @@ def get_sweep():
   return {
       "description": (
           "Smoke test of the runner: a narrow vs a 2x wider generator on tiny "
-          "synthetic data, 300 steps, test-sized evaluation."),
+          "synthetic data, 200 steps, test-sized evaluation."),
       "base": base,
       "variants": [
           ("narrow_g", {}),
