@@ -5,10 +5,11 @@ r"""Smoke sweep: the whole ablation machinery in a few minutes on a CPU.
 Tiny widths on 32x32 synthetic signatures (4 classes x 40), 200 steps, two
 variants (generator width) x two seeds, the ``test`` evaluation preset with
 every experiment (CAS, TSTR, VGG19 real/fake, multi-label, FID/KID; fewer
-generated images for the real/fake test). See BUILD_NOTES.md / the runner's
-report for the measured wall time (minutes on a 2-core CPU, most of it
-compilation and the VGG19 detector); the numbers check the plumbing, not a
-research question.
+generated images for the real/fake test). Measured: 959 s on the shared
+2-core CPU at load average ~8 (the first run, 8 min, is mostly compilation;
+later runs ~2.5 min each); expect a few minutes on an idle machine. The
+numbers check the plumbing, not a research question (CAS is at chance after
+200 steps).
 """
 
 from configs import cgan
