@@ -7,8 +7,14 @@ generator from the directory alone. Orbax writes each step to a temporary
 directory and renames it when complete, so a run killed mid-save leaves the
 previous checkpoints intact. A checkpoint that is there but unreadable
 (truncated or deleted files) is reported and the one before it is used.
+
+The state is stored as a dict of its fields without the empty ones (the
+``{}`` of training options that are off, see ``sigjax.train.TrainState``), so
+checkpoints of the original configuration keep one layout whichever options
+exist, and runs saved before an option was added still restore.
 """
 
+import dataclasses
 import os
 from typing import Any, Optional
 
@@ -35,10 +41,29 @@ def make_manager(workdir: str, max_to_keep: int = 3,
                                item_names=("state", "meta"))
 
 
+def _empty(value) -> bool:
+  return isinstance(value, dict) and not jax.tree.leaves(value)
+
+
+def _pack(state):
+  """A dataclass state as {field: value} without empty-dict fields."""
+  if not dataclasses.is_dataclass(state):
+    return state
+  return {f.name: getattr(state, f.name) for f in dataclasses.fields(state)
+          if not _empty(getattr(state, f.name))}
+
+
+def _unpack(template, tree):
+  """The inverse of ``_pack``: ``template``'s type, its empty fields kept."""
+  if not dataclasses.is_dataclass(template):
+    return tree
+  return template.replace(**tree)
+
+
 def save(manager: ocp.CheckpointManager, step: int, state: Any,
          meta: dict) -> None:
   manager.save(step, args=ocp.args.Composite(
-      state=ocp.args.StandardSave(state),
+      state=ocp.args.StandardSave(_pack(state)),
       meta=ocp.args.JsonSave(dict(meta, step=int(step)))), force=True)
 
 
@@ -64,12 +89,12 @@ def restore_latest(manager: ocp.CheckpointManager, abstract_state: Any,
   for s in steps:
     try:
       restored = manager.restore(s, args=ocp.args.Composite(
-          state=ocp.args.StandardRestore(abstract_state),
+          state=ocp.args.StandardRestore(_pack(abstract_state)),
           meta=ocp.args.JsonRestore()))
       if errors:
         logging.warning("Using checkpoint step %d after skipping unreadable "
                         "newer ones: %s", s, "; ".join(errors))
-      return restored["state"], restored["meta"]
+      return _unpack(abstract_state, restored["state"]), restored["meta"]
     except Exception as e:  # pylint: disable=broad-except
       msg = f"step {s} in {manager.directory} is unreadable ({type(e).__name__}: {e})"
       logging.error("Checkpoint %s", msg)
