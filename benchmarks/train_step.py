@@ -54,6 +54,11 @@ from sigjax import parallel
 from sigjax import train as train_lib
 
 
+def _sig(x, digits=4):
+  """x rounded to ``digits`` significant digits (tiny presets stay > 0)."""
+  return float(f"{x:.{digits}g}") if x else None
+
+
 def _log(msg):
   print(msg, file=sys.stderr, flush=True)
 
@@ -267,11 +272,11 @@ def main(argv=None):
            "step_ms_rounds": [round(t * 1e3, 2) for t in times[impl.name]],
            "images_per_s": round(b / step_s, 1),
            "compile_s": round(impl.compile_s, 3),
-           "gflop_per_step": round(g, 3) if g else None,
+           "gflop_per_step": _sig(g),
            "flop_source": impl.flop_source,
-           "achieved_gflops": round(g / step_s, 2) if g else None,
+           "achieved_gflops": _sig(g / step_s) if g else None,
            "ceiling_gflops": round(ceiling, 1) if ceiling else None,
-           "fraction_of_ceiling": (round(g / step_s / ceiling, 3)
+           "fraction_of_ceiling": (_sig(g / step_s / ceiling, 3)
                                    if g and ceiling else None),
            "vs_sigjax": round(step_s / base, 3) if base else None,
            "loadavg_1min": load}
