@@ -81,6 +81,7 @@ class SigjaxImpl(Impl):
   def __init__(self, config, num_classes, images, labels, scan=0,
                batches=None, name="sigjax"):
     self.name = name
+    self.dtype = config.model.dtype
     self.flop_source = "xla_cost_analysis"
     mesh = parallel.make_mesh()
     self.mesh = mesh
@@ -265,7 +266,8 @@ def main(argv=None):
   for impl in impls:
     step_s = statistics.median(times[impl.name])
     g = impl.gflop or gflop
-    rec = {"impl": impl.name, "preset": a.preset, "batch": b, "dtype": a.dtype,
+    rec = {"impl": impl.name, "preset": a.preset, "batch": b,
+           "dtype": getattr(impl, "dtype", a.dtype),
            "data": "cross_media_tfdata" if impl.name == "sigjax_tfdata"
            else "in_memory",
            "step_ms": round(step_s * 1e3, 2),
