@@ -29,6 +29,8 @@ ORIGINAL = {
     "realfake_accuracy": (None, "VGG19 detector's number not in the notebooks;"
                                 " the multi-label net separated real/fake "
                                 "100%"),
+    "realfake_balanced_accuracy": (None, "mean of the two recalls; 50% = "
+                                         "chance (the test set is 5:1)"),
     "multilabel_identity_accuracy": (0.998, "1000 test images (README)"),
     "multilabel_genuine_accuracy": (1.0, "1000 test images (README)"),
     "fid": (None, "not measured by the original"),
@@ -47,6 +49,7 @@ def summarize(results: dict) -> dict:
   if "realfake" in results:
     rf = results["realfake"]
     out["realfake_accuracy"] = rf["accuracy"]
+    out["realfake_balanced_accuracy"] = rf["balanced_accuracy"]
     out["realfake_per_class"] = {
         k: v for k, v in rf["report"].items() if k in ("generated", "real")}
   if "multilabel" in results:
@@ -224,8 +227,16 @@ def write(report: dict, workdir: str, grid_real, grid_gen) -> None:
            f"test: {s['test_real']} real + {s['test_fake']} generated.{scaled}"
            f" Backbone: {rf['mode']} (init: {rf['backbone_init']}), input "
            f"{rf['input_size']}x{rf['input_size']}, {rf['train_steps']} steps."
-           f" Accuracy {_fmt(rf['accuracy'], True)}.", "",
-           "![real/fake confusion](figures/realfake_confusion.png)", ""]
+           f" Accuracy {_fmt(rf['accuracy'], True)}, balanced accuracy "
+           f"(mean per-class recall; 50% = chance) "
+           f"{_fmt(rf['balanced_accuracy'], True)}.", ""]
+    if rf["one_class"]:
+      md += ["**Warning: the detector predicts one class for every test "
+             "image; it did not learn, and its accuracy is only the share of "
+             "that class in the test set. Train it longer "
+             "(`config.eval.detector_epochs`) or from ImageNet weights "
+             "(`config.eval.vgg19_weights`) before reading it.**", ""]
+    md += ["![real/fake confusion](figures/realfake_confusion.png)", ""]
     md += report_table(rf["report"], ["generated", "real"]) + [""]
 
   if "multilabel" in ex:

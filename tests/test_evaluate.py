@@ -72,6 +72,13 @@ def test_every_experiment_reports_its_keys_in_range(real_run):
     assert rep[key] >= 0.0, key
   assert rep["kid_stderr"] >= 0.0 and np.isfinite(rep["kid"])
   assert set(rep["realfake_per_class"]) == {"generated", "real"}
+  # Real images vs real images: nothing to detect, so the balanced accuracy
+  # (unlike the raw one, on a 5:1 test set) sits near chance, and a detector
+  # that answers one class is flagged in report.md.
+  assert abs(rep["realfake_balanced_accuracy"] - 0.5) < 0.2
+  one_class = rep["experiments"]["realfake"]["one_class"]
+  md = open(os.path.join(out, "report.md")).read()
+  assert ("predicts one class for every test image" in md) == one_class
   assert set(rep["wall_time_s"]) == set(evaluate.EXPERIMENTS)
   assert rep["info"]["checkpoint_step"] == 7 and rep["seed"] == 0
   # The real/fake split is scaled: 90 real images instead of 1000.
