@@ -7,7 +7,8 @@ variants (generator width) x two seeds, the ``test`` evaluation preset with
 every experiment (CAS, TSTR, VGG19 real/fake, multi-label, FID/KID; fewer
 generated images for the real/fake test). Measured: 959 s on the shared
 2-core CPU at load average ~8 (the first run, 8 min, is mostly compilation;
-later runs ~2.5 min each); expect a few minutes on an idle machine. The
+later runs ~2.5 min each); 3 min 50 s on the idle machine, with the same
+numbers to the printed digits. The
 numbers check the plumbing, not a research question (CAS is at chance after
 200 steps).
 """
