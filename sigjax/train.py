@@ -130,9 +130,6 @@ def create_state(config, num_classes: int) -> TrainState:
            if o.augment == "ada" else {}))
 
 
-bce_logits = losses.bce_logits
-
-
 @dataclasses.dataclass(frozen=True)
 class Options:
   """The GAN options of a config, resolved and validated (static)."""
@@ -186,11 +183,8 @@ def make_train_step(config, num_classes: int):
   opt_g, opt_d = make_optimizers(config)
   latent = config.model.latent_dim
   o = Options.from_config(config)
-  # The original's step is the special case with every option off; the
-  # branches below are Python-level, so an option that is off adds nothing to
-  # the compiled program.
-  original_d = (o.loss == "bce" and not o.r1_gamma and o.augment == "none"
-                and not o.spectral_norm)
+  # Every option is a Python-level branch, so one that is off adds nothing to
+  # the compiled program: with all of them off this is the original's step.
 
   def generate(params_g, batch_stats_g, z, labels):
     return gen.apply({"params": params_g, "batch_stats": batch_stats_g}, z,
@@ -221,35 +215,27 @@ def make_train_step(config, num_classes: int):
     fake, _ = generate(state.params_g, state.batch_stats_g, z, labels)
     fake = jax.lax.stop_gradient(fake)
 
-    if original_d:
-      def d_loss_fn(params_d):
-        logits_real = disc.apply({"params": params_d}, images, labels)
-        logits_fake = disc.apply({"params": params_d}, fake, labels)
-        loss = 0.5 * (bce_logits(logits_real, 1.0)
-                      + bce_logits(logits_fake, 0.0))
-        return loss, (logits_real, logits_fake, spectral, {})
-    else:
-      k_real, k_fake, k_gp, k_eps = jax.random.split(k_aug, 4)
+    k_real, k_fake, k_gp, k_eps = jax.random.split(k_aug, 4)
 
-      def d_loss_fn(params_d):
-        logits_real, new_spectral = d_apply(
-            params_d, spectral, aug(images, k_real, ada_p), labels, update=True)
-        logits_fake, _ = d_apply(params_d, spectral, aug(fake, k_fake, ada_p),
-                                 labels)
-        loss = losses.d_loss(o.loss, logits_real, logits_fake)
-        extra = {}
-        if o.loss == "wgan_gp":
-          d_fn = lambda x: d_apply(params_d, spectral, aug(x, k_gp, ada_p),
-                                   labels)[0]
-          extra["d_gp"] = losses.gradient_penalty(d_fn, images, fake, k_eps)
-          loss = loss + o.gp_weight * extra["d_gp"]
-        if o.r1_gamma:
-          # Same augmentation as the real logits: grad of D(aug(x)) in x.
-          d_fn = lambda x: d_apply(params_d, spectral, aug(x, k_real, ada_p),
-                                   labels)[0]
-          extra["d_r1"] = losses.r1_penalty(d_fn, images)
-          loss = loss + 0.5 * o.r1_gamma * extra["d_r1"]
-        return loss, (logits_real, logits_fake, new_spectral, extra)
+    def d_loss_fn(params_d):
+      logits_real, new_spectral = d_apply(
+          params_d, spectral, aug(images, k_real, ada_p), labels, update=True)
+      logits_fake, _ = d_apply(params_d, spectral, aug(fake, k_fake, ada_p),
+                               labels)
+      loss = losses.d_loss(o.loss, logits_real, logits_fake)
+      extra = {}
+      if o.loss == "wgan_gp":
+        d_fn = lambda x: d_apply(params_d, spectral, aug(x, k_gp, ada_p),
+                                 labels)[0]
+        extra["d_gp"] = losses.gradient_penalty(d_fn, images, fake, k_eps)
+        loss = loss + o.gp_weight * extra["d_gp"]
+      if o.r1_gamma:
+        # Same augmentation as the real logits: grad of D(aug(x)) in x.
+        d_fn = lambda x: d_apply(params_d, spectral, aug(x, k_real, ada_p),
+                                 labels)[0]
+        extra["d_r1"] = losses.r1_penalty(d_fn, images)
+        loss = loss + 0.5 * o.r1_gamma * extra["d_r1"]
+      return loss, (logits_real, logits_fake, new_spectral, extra)
 
     (d_loss, (lr_, lf_, spectral, extra)), d_grads = jax.value_and_grad(
         d_loss_fn, has_aux=True)(params_d)
@@ -294,9 +280,6 @@ def make_train_step(config, num_classes: int):
 
     def g_loss_fn(params_g):
       fake_g, new_vars = generate(params_g, state.batch_stats_g, z_g, y_g)
-      if original_d:
-        logits = disc.apply({"params": params_d}, fake_g, y_g)
-        return bce_logits(logits, 1.0), new_vars["batch_stats"]
       logits, _ = d_apply(params_d, spectral, aug(fake_g, k_aug_g, ada_p), y_g)
       return losses.g_loss(o.loss, logits), new_vars["batch_stats"]
 
