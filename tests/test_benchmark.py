@@ -35,5 +35,5 @@ def test_train_step_benchmark_reports_every_impl():
       assert rec[key] > 0, (name, key, rec)
     assert abs(rec["images_per_s"] - 8 / rec["step_ms"] * 1e3) < (
         0.01 * rec["images_per_s"] + 0.1)
-  assert recs["sigjax"]["flop_source"] == "xla_cost_analysis"
+  assert recs["sigjax"]["flop_source"] == "xla_cost_analysis_lowered"
   assert recs["sigjax"]["vs_sigjax"] == 1.0
