@@ -1,7 +1,7 @@
 """Per-layer timing of the CGAN's convolutions: forward, grad-input, grad-kernel.
 
     .venv/bin/python benchmarks/profile_layers.py [--batch=64] [--reps=5]
-        [--layers=d,g] [--impls=...]
+        [--layers=d,g] [--impls=...] [--xla_cpu_conv=eigen|ynnpack]
 
 For every discriminator conv and generator deconv of the paper preset, times
 (median of --reps, after warm-up) the jitted forward, the gradient w.r.t. the
@@ -11,6 +11,7 @@ one JSON line per (layer, impl, pass) with ms and GFLOP/s (analytic count:
 """
 
 import argparse
+from functools import partial
 import json
 import os
 import statistics
@@ -23,6 +24,7 @@ import jax  # pylint: disable=g-import-not-at-top
 import jax.numpy as jnp
 from jax import lax
 
+from sigjax import parallel
 from sigjax.models import layers
 
 
@@ -44,6 +46,8 @@ def conv_fns(impl, stride):
 
 def deconv_fns(impl, stride):
   def f(x, w):
+    if impl == "phase":
+      return layers.conv_transpose_phase(x, w, (stride, stride))
     if impl == "flax":
       return lax.conv_transpose(x, w, (stride, stride), "SAME",
                                 dimension_numbers=("NHWC", "HWIO", "NHWC"))
@@ -60,7 +64,11 @@ def main():
   p.add_argument("--layers", default="d,g")
   p.add_argument("--impls", default="")
   p.add_argument("--only", default="", help="comma list of layer names")
+  p.add_argument("--xla_cpu_conv", default="eigen",
+                 help="config.xla_cpu_conv: eigen or ynnpack")
   a = p.parse_args()
+  jit = partial(jax.jit, compiler_options=parallel.compiler_options(
+      {"xla_cpu_conv": a.xla_cpu_conv}))
   b = a.batch
   d_layers = [("d.conv0", 64, 2, 32, 2), ("d.conv1", 32, 32, 64, 2),
               ("d.conv2", 16, 64, 128, 2), ("d.conv3", 8, 128, 256, 1)]
@@ -74,7 +82,8 @@ def main():
              if not a.only or l[0] in a.only.split(",")]
   if "g" in kinds:
     impls = (a.impls.split(",") if a.impls
-             else ["flax", "subpixel", "subpixel_xla", "subpixel_rows"])
+             else ["phase", "flax", "subpixel", "subpixel_xla",
+                   "subpixel_rows"])
     todo += [(l, impls, deconv_fns, True) for l in g_layers
              if not a.only or l[0] in a.only.split(",")]
   key = jax.random.PRNGKey(0)
@@ -86,11 +95,11 @@ def main():
     flop = 2 * b * in_pos * 25 * cin * cout
     for impl in impls:
       f = make(impl, s)
-      fwd = jax.jit(f)
+      fwd = jit(f)
       y = fwd(x, w)
       dy = jnp.ones_like(y)
-      gx = jax.jit(lambda x, w, dy, f=f: jax.vjp(lambda x: f(x, w), x)[1](dy)[0])
-      gw = jax.jit(lambda x, w, dy, f=f: jax.vjp(lambda w: f(x, w), w)[1](dy)[0])
+      gx = jit(lambda x, w, dy, f=f: jax.vjp(lambda x: f(x, w), x)[1](dy)[0])
+      gw = jit(lambda x, w, dy, f=f: jax.vjp(lambda w: f(x, w), w)[1](dy)[0])
       for pass_, fn, args in [("fwd", fwd, (x, w)), ("grad_input", gx, (x, w, dy)),
                               ("grad_kernel", gw, (x, w, dy))]:
         t = _time(fn, *args, reps=a.reps)

@@ -30,7 +30,8 @@ real tf.data pipeline (``sigjax.data.train_dataset`` over the cross-media
 ``name_paper_bin`` train split, host -> device each step), measured in the
 same rounds as ``sigjax`` with in-memory device batches.
 --variants='k=v;...' adds sigjax with config.model.k=v (e.g. dtype=bfloat16,
-conv_transpose=subpixel_xla) in the same rounds, for A/B comparisons.
+conv_transpose=subpixel_xla), a top-level field (xla_cpu_conv=ynnpack) or
+section.field=v, in the same rounds, for A/B comparisons.
 --scan=K adds ``sigjax_scanK``: K steps inside one jit (``lax.scan``) to
 measure per-step dispatch overhead. A reference whose framework is not
 installed is skipped with a message on stderr.
@@ -215,7 +216,13 @@ def main(argv=None):
       for v in [v for v in a.variants.split(";") if v]:
         key, value = v.split("=", 1)
         vc = config.copy_and_resolve_references()
-        vc.model[key] = value
+        if "." in key:  # section.field, e.g. train.d_steps=2
+          section, field = key.split(".", 1)
+          vc[section][field] = type(vc[section][field])(value)
+        elif key in vc and not isinstance(vc[key], type(vc.model)):
+          vc[key] = value  # top-level, e.g. xla_cpu_conv=ynnpack
+        else:
+          vc.model[key] = value
         impls.append(SigjaxImpl(vc, num_classes, images, labels,
                                 name=f"sigjax[{v}]"))
       if a.scan:

@@ -51,7 +51,8 @@ def base_config() -> ml_collections.ConfigDict:
   m.leaky_slope = 0.1
   m.bn_momentum = 0.99  # Keras BatchNormalization defaults
   m.bn_epsilon = 1e-3
-  m.conv_transpose = "subpixel"  # 'subpixel' (fast, exact) or 'flax' (reference)
+  # 'phase' (fastest, exact), 'subpixel', 'subpixel_xla' or 'flax' (reference)
+  m.conv_transpose = "phase"
   m.dtype = "float32"  # compute dtype; params and optimizer state stay float32
   # Data-efficient options (sigjax/models/cgan.py); defaults = the original.
   # 'concat': label map as D's 2nd channel, one-hot concatenated to G's z.
@@ -90,6 +91,9 @@ def base_config() -> ml_collections.ConfigDict:
   t.d_steps = 1  # D updates per G update, each on its own real batch
 
   config.compilation_cache_dir = ""  # '' = <workdir>/../.jax_cache
+  # XLA:CPU convolutions: 'eigen' (XLA's own, measured fastest) or 'ynnpack'
+  # (jax 0.10's default); sigjax.parallel.compiler_options. CPU only.
+  config.xla_cpu_conv = "eigen"
   return config
 
 

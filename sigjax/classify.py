@@ -173,13 +173,14 @@ class Classifier:
     self._train_step = jax.jit(
         make_train_step(model, self.tx, task, num_classes),
         in_shardings=(rep, dat, dat, rep), out_shardings=(rep, rep),
-        donate_argnums=(0,))
+        donate_argnums=(0,), compiler_options=parallel.compiler_options())
 
     def apply(params, batch_stats, images):
       return model.apply({"params": params, "batch_stats": batch_stats},
                          images, train=False, return_features=True)
     self._apply = jax.jit(apply, in_shardings=(rep, rep, dat),
-                          out_shardings=(dat, dat))
+                          out_shardings=(dat, dat),
+                          compiler_options=parallel.compiler_options())
 
   def init(self, image_shape, seed: int, params=None) -> ClassifierState:
     return parallel.replicate(

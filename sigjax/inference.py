@@ -19,6 +19,7 @@ import ml_collections
 import numpy as np
 
 from sigjax import checkpoint as ckpt
+from sigjax import parallel
 from sigjax import train as train_lib
 from sigjax.models import cgan
 
@@ -38,7 +39,8 @@ class GeneratorHandle:
     self.batch_size = batch_size
     gen, _ = cgan.build_models(config, self.num_classes)
     self._apply = jax.jit(
-        lambda v, z, y: gen.apply(v, z, y, train=False))
+        lambda v, z, y: gen.apply(v, z, y, train=False),
+        compiler_options=parallel.compiler_options(config))
 
   def noise(self, n: int, seed: int) -> np.ndarray:
     """The z ~ U(-1, 1) that ``sample(..., seed)`` uses, for interpolation."""

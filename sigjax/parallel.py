@@ -54,6 +54,38 @@ def setup_compilation_cache(cache_dir: str) -> None:
   jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
 
 
+# XLA:CPU convolution lowering (``config.xla_cpu_conv``). jax 0.10's XLA:CPU
+# hands convolutions, dots and reductions to YNNPACK by default (its debug
+# option ``xla_cpu_experimental_ynn_fusion_type``); on the AVX-512 CPU
+# measured here XLA's own (Eigen) convolutions run the CGAN's convolutions
+# 1.4-2.3x faster in every pass (BUILD_NOTES.md, Performance), while
+# YNNPACK's reductions are ~10x faster than XLA's (BatchNorm statistics).
+# 'eigen' keeps YNNPACK for dots and reductions, not for convolutions.
+XLA_CPU_CONV = {
+    "eigen": {"xla_cpu_experimental_ynn_fusion_type":
+              "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT,LIBRARY_FUSION_TYPE_REDUCE"},
+    "ynnpack": {},  # XLA's default
+}
+
+
+def compiler_options(config=None, backend=None):
+  """XLA compiler options for sigjax's jitted functions, or None.
+
+  Only on the CPU backend (the options name XLA:CPU passes):
+  ``config.xla_cpu_conv`` ('eigen', the default, or 'ynnpack') chooses the
+  convolution library. Passed as ``jax.jit(..., compiler_options=...)``, so
+  it applies to sigjax's executables alone, also inside a notebook whose JAX
+  backend is already running; the persistent cache keys on it.
+  """
+  choice = config.get("xla_cpu_conv", "eigen") if config is not None else "eigen"
+  if choice not in XLA_CPU_CONV:
+    raise ValueError(f"xla_cpu_conv={choice!r}: use "
+                     + " or ".join(repr(c) for c in XLA_CPU_CONV))
+  if (backend or jax.default_backend()) != "cpu":
+    return None
+  return dict(XLA_CPU_CONV[choice]) or None
+
+
 def default_cache_dir(workdir: str) -> str:
   """``<workdir>/../.jax_cache``: shared by the runs beside this one."""
   parent = os.path.dirname(os.path.abspath(workdir.rstrip("/"))) or "."

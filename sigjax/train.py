@@ -327,14 +327,15 @@ def jit_train_step(config, num_classes: int, mesh):
   data = parallel.batch_sharding(mesh)
   return jax.jit(make_train_step(config, num_classes),
                  in_shardings=(rep, data, data), out_shardings=(rep, rep),
-                 donate_argnums=(0,))
+                 donate_argnums=(0,),
+                 compiler_options=parallel.compiler_options(config))
 
 
 def make_sampler(config, num_classes: int):
   """jit(params_g, batch_stats_g, z, labels) -> images, inference-mode BN."""
   gen, _ = cgan.build_models(config, num_classes)
 
-  @jax.jit
+  @jax.jit(compiler_options=parallel.compiler_options(config))
   def sample(params_g, batch_stats_g, z, labels):
     return gen.apply({"params": params_g, "batch_stats": batch_stats_g}, z,
                      labels, train=False)

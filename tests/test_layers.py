@@ -21,6 +21,9 @@ def _max_diff(a, b):
 
 
 @pytest.mark.parametrize("impl,kernel,stride,size", [
+    ("phase", 5, 2, 8), ("phase", 5, 2, 7), ("phase", 5, 1, 7),
+    ("phase", 4, 2, 5), ("phase", 5, 3, 6), ("phase", 4, 3, 7),
+    ("phase", 2, 3, 4),
     ("subpixel", 5, 1, 7), ("subpixel", 5, 2, 8), ("subpixel", 5, 2, 7),
     ("subpixel", 5, 3, 6), ("subpixel", 4, 2, 5), ("subpixel", 4, 1, 6),
     ("subpixel", 4, 3, 7), ("subpixel_xla", 5, 2, 7),
@@ -136,3 +139,33 @@ def test_bf16_path_within_tolerance_of_fp32():
   b = jnp.concatenate([g.astype(jnp.float32).ravel()
                        for g in jax.tree.leaves(grad(d16))])
   assert float(a @ b / (jnp.linalg.norm(a) * jnp.linalg.norm(b))) > 0.99
+
+
+def test_xla_cpu_conv_compiler_options():
+  """config.xla_cpu_conv picks XLA:CPU's convolution library per jit: with
+  'eigen' no convolution is handed to YNNPACK, and both agree numerically."""
+  from sigjax import parallel  # pylint: disable=g-import-not-at-top
+  assert jax.default_backend() == "cpu"
+  eigen = parallel.compiler_options({"xla_cpu_conv": "eigen"})
+  assert "CONVOLUTION" not in eigen["xla_cpu_experimental_ynn_fusion_type"]
+  assert parallel.compiler_options({"xla_cpu_conv": "ynnpack"}) is None
+  assert parallel.compiler_options({"xla_cpu_conv": "eigen"},
+                                   backend="gpu") is None
+  with pytest.raises(ValueError, match="xla_cpu_conv='mkl'"):
+    parallel.compiler_options({"xla_cpu_conv": "mkl"})
+
+  x = jax.random.normal(jax.random.PRNGKey(0), (2, 9, 9, 8))
+  w = jax.random.normal(jax.random.PRNGKey(1), (5, 5, 8, 16))
+  conv = lambda x, w: lax.conv_general_dilated(
+      x, w, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC"))
+  outs = {}
+  for choice in ("eigen", "ynnpack"):
+    f = jax.jit(conv, compiler_options=parallel.compiler_options(
+        {"xla_cpu_conv": choice}))
+    hlo = f.lower(x, w).compile().as_text()
+    if choice == "eigen":
+      # The convolution is XLA's own instruction, not inside a YNN fusion.
+      assert "__ynn_fusion" not in hlo, hlo
+      assert " convolution(" in hlo
+    outs[choice] = f(x, w)
+  assert _max_diff(outs["eigen"], outs["ynnpack"]) < 1e-5

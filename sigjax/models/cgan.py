@@ -57,7 +57,7 @@ class Generator(nn.Module):
   kernel_size: int = 5
   bn_momentum: float = 0.99
   bn_epsilon: float = 1e-3
-  conv_transpose: str = "subpixel"
+  conv_transpose: str = "phase"
   dtype: str = "float32"
   conditioning: str = "concat"
 

@@ -149,19 +149,122 @@ def conv_transpose_subpixel(x, kernel, strides, precision=None, s1="auto"):
   return y.reshape(b, h * sh, wd * sw, cout)
 
 
+# ---------------------------------------------------------------------------
+# The phase form: every pass with useful taps only.
+
+_DN = ("NHWC", "HWIO", "NHWC")
+
+
+def _conv_transpose_lax(x, kernel, strides, precision):
+  return lax.conv_transpose(x, kernel, strides, "SAME", dimension_numbers=_DN,
+                            transpose_kernel=False, precision=precision)
+
+
+def _phase_forward(x, kernel, strides, precision):
+  """The s*s output phases as separate stride-1 convs, interleaved.
+
+  Phase (rh, rw) of the output uses only the taps whose position matches it
+  (``phase_taps``), e.g. 3x3, 3x2, 2x3 and 2x2 taps for k=5, s=2: 25 taps in
+  all, where the one wide sub-pixel conv computes 36 (its zero taps).
+  """
+  kh, kw, _, cout = kernel.shape
+  sh, sw = strides
+  b, h, w, _ = x.shape
+  oh, th = phase_taps(kh, sh)
+  ow, tw = phase_taps(kw, sw)
+  rows = []
+  for rh in range(sh):
+    jh = np.nonzero(th[rh] >= 0)[0]
+    cols = []
+    for rw in range(sw):
+      jw = np.nonzero(tw[rw] >= 0)[0]
+      if not len(jh) or not len(jw):  # a phase no tap reaches (s > k)
+        cols.append(jnp.zeros((b, h, w, cout), x.dtype))
+        continue
+      k = kernel[th[rh, jh][:, None], tw[rw, jw][None, :]]
+      pads = [(-int(oh[jh[0]]), int(oh[jh[-1]])),
+              (-int(ow[jw[0]]), int(ow[jw[-1]]))]
+      cols.append(lax.conv_general_dilated(
+          x, k, (1, 1), pads, dimension_numbers=_DN, precision=precision))
+    rows.append(jnp.stack(cols, axis=3))  # (B, H, W, sw, C)
+  y = jnp.stack(rows, axis=2)  # (B, H, sh, W, sw, C)
+  return y.reshape(b, h * sh, w * sw, cout)
+
+
+def _phase_kernel_grad(x, dy, kernel_shape, strides, precision):
+  """d(loss)/d(kernel) of the 'SAME' transposed conv, as a strided conv's.
+
+  With y = conv_transpose(x, K), dK[t] = sum_m x[m] dy[s*m - t + p]: the
+  kernel gradient of the stride-s conv z = conv(dy, G) (low padding
+  k - 1 - p, output the size of x) at cotangent x, with G's taps reversed
+  and its in/out channels swapped. XLA runs that (useful taps only) faster
+  than the sub-pixel form's wide stride-1 kernel gradient.
+  """
+  kh, kw, cin, cout = kernel_shape
+  sh, sw = strides
+  (hx, wx), (hd, wd) = x.shape[1:3], dy.shape[1:3]
+  qh = kh - 1 - _same_pad_before(kh, sh)
+  qw = kw - 1 - _same_pad_before(kw, sw)
+  pads = [(qh, sh * (hx - 1) + kh - hd - qh), (qw, sw * (wx - 1) + kw - wd - qw)]
+  g0 = jnp.zeros((kh, kw, cout, cin), dy.dtype)
+  dg = jax.vjp(lambda g: lax.conv_general_dilated(
+      dy, g, (sh, sw), pads, dimension_numbers=_DN, precision=precision),
+               g0)[1](x.astype(dy.dtype))[0]
+  return jnp.flip(dg, (0, 1)).transpose(0, 1, 3, 2)
+
+
+@partial(jax.custom_vjp, nondiff_argnums=(2, 3))
+def _ct_phase(x, kernel, strides, precision):
+  return _phase_forward(x, kernel, strides, precision)
+
+
+def _ct_phase_fwd(x, kernel, strides, precision):
+  return _phase_forward(x, kernel, strides, precision), (x, kernel)
+
+
+def _ct_phase_bwd(strides, precision, res, dy):
+  x, kernel = res
+  # The input gradient of a transposed conv is a strided conv of dy: what
+  # autodiff of lax.conv_transpose lowers to (useful taps only).
+  dx = jax.vjp(lambda x: _conv_transpose_lax(x, kernel, strides, precision),
+               x)[1](dy)[0]
+  dk = _phase_kernel_grad(x, dy, kernel.shape, strides, precision)
+  return dx.astype(x.dtype), dk.astype(kernel.dtype)
+
+
+_ct_phase.defvjp(_ct_phase_fwd, _ct_phase_bwd)
+
+
+def conv_transpose_phase(x, kernel, strides, precision=None):
+  """Exact 'SAME' ``lax.conv_transpose`` (transpose_kernel=False), fastest.
+
+  Stride 1: one XLA convolution (with the kernel as given). Stride > 1
+  (``jax.custom_vjp``): forward = the s*s phase convs (``_phase_forward``),
+  input gradient = the strided conv of dy, kernel gradient = a strided
+  conv's kernel gradient (``_phase_kernel_grad``); every pass computes the
+  useful taps only. Measured per pass in BUILD_NOTES.md (Performance).
+  """
+  strides = tuple(strides)
+  if all(s == 1 for s in strides):
+    return conv_transpose_subpixel(x, kernel, strides, precision, s1="xla")
+  return _ct_phase(x, kernel, strides, precision)
+
+
 class ConvTranspose(nn.Module):
   """``flax.linen.ConvTranspose`` ('SAME', 2-D) with a choice of lowering.
 
   impl='flax': ``lax.conv_transpose`` exactly as flax calls it (reference);
-  impl='subpixel': the phase-decomposed form above, with the matmul kernel
-  gradient of ``conv_rows`` for wide convs (s1='auto'); impl='subpixel_xla':
-  the same with XLA's convolutions in every pass. Same params, same output.
+  impl='phase' (default): ``conv_transpose_phase``, useful taps only in
+  every pass; impl='subpixel': the one-wide-conv sub-pixel form, with the
+  matmul kernel gradient of ``conv_rows`` for wide convs (s1='auto');
+  impl='subpixel_xla': the same with XLA's convolutions in every pass. Same
+  params, same output.
   """
   features: int
   kernel_size: Sequence[int]
   strides: Sequence[int] = (1, 1)
   padding: str = "SAME"
-  impl: str = "subpixel"
+  impl: str = "phase"
   use_bias: bool = True
   kernel_init: Callable[..., Any] = nn.initializers.lecun_normal()
   bias_init: Callable[..., Any] = nn.initializers.zeros_init()
@@ -186,13 +289,15 @@ class ConvTranspose(nn.Module):
       y = lax.conv_transpose(x, kernel, strides, "SAME",
                              dimension_numbers=("NHWC", "HWIO", "NHWC"),
                              transpose_kernel=False, precision=self.precision)
+    elif self.impl == "phase":
+      y = conv_transpose_phase(x, kernel, strides, self.precision)
     elif self.impl in ("subpixel", "subpixel_xla"):
       y = conv_transpose_subpixel(
           x, kernel, strides, self.precision,
           s1="auto" if self.impl == "subpixel" else "xla")
     else:
-      raise ValueError(f"model.conv_transpose must be 'flax', 'subpixel' or "
-                       f"'subpixel_xla', got {self.impl!r}")
+      raise ValueError(f"model.conv_transpose must be 'phase', 'flax', "
+                       f"'subpixel' or 'subpixel_xla', got {self.impl!r}")
     if bias is not None:
       y = y + bias
     return y
