@@ -25,6 +25,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from sigjax import parallel
+from sigjax.ops import onednn
 from sigjax.models import layers
 
 
@@ -40,6 +41,8 @@ def _time(fn, *args, reps):
 
 def conv_fns(impl, stride):
   def f(x, w):
+    if impl == "onednn":
+      return onednn.conv(x, w, (stride, stride), "SAME")
     return layers.conv2d(x, w, (stride, stride), impl=impl)
   return f
 
@@ -48,6 +51,8 @@ def deconv_fns(impl, stride):
   def f(x, w):
     if impl == "phase":
       return layers.conv_transpose_phase(x, w, (stride, stride))
+    if impl == "onednn":
+      return onednn.conv_transpose(x, w, (stride, stride))
     if impl == "flax":
       return lax.conv_transpose(x, w, (stride, stride), "SAME",
                                 dimension_numbers=("NHWC", "HWIO", "NHWC"))

@@ -51,8 +51,13 @@ def base_config() -> ml_collections.ConfigDict:
   m.leaky_slope = 0.1
   m.bn_momentum = 0.99  # Keras BatchNormalization defaults
   m.bn_epsilon = 1e-3
-  # 'phase' (fastest, exact), 'subpixel', 'subpixel_xla' or 'flax' (reference)
-  m.conv_transpose = "phase"
+  # Lowering of G's transposed convs and D's convs (same function, different
+  # speed; sigjax.models.cgan.resolve_conv_impls). 'auto': oneDNN on one CPU
+  # device in float32, else the XLA forms. conv_transpose: 'auto', 'onednn',
+  # 'phase', 'subpixel', 'subpixel_xla', 'flax' (reference); conv_impl:
+  # 'auto', 'onednn', 'xla'.
+  m.conv_transpose = "auto"
+  m.conv_impl = "auto"
   m.dtype = "float32"  # compute dtype; params and optimizer state stay float32
   # Data-efficient options (sigjax/models/cgan.py); defaults = the original.
   # 'concat': label map as D's 2nd channel, one-hot concatenated to G's z.

@@ -38,6 +38,7 @@ import jax.numpy as jnp
 
 from configs import common
 from sigjax.models import layers
+from sigjax.ops import onednn
 
 _KERNEL_INIT = nn.initializers.glorot_uniform()
 SPECTRAL = "spectral"  # variable collection of the power-iteration state
@@ -114,6 +115,7 @@ class Discriminator(nn.Module):
   dtype: str = "float32"
   conditioning: str = "concat"
   spectral_norm: bool = False
+  conv_impl: str = "xla"  # 'xla' (lax) or 'onednn' (sigjax.ops.onednn)
 
   def _layer(self, module, train):
     """``module``, spectrally normalised when ``spectral_norm`` is set."""
@@ -139,7 +141,10 @@ class Discriminator(nn.Module):
     for i, (features, stride) in enumerate(zip(self.channels, self.strides)):
       conv = nn.Conv(features, (self.kernel_size, self.kernel_size),
                      (stride, stride), padding="SAME", kernel_init=_KERNEL_INIT,
-                     dtype=dtype, name=f"conv{i}")
+                     dtype=dtype, name=f"conv{i}",
+                     conv_general_dilated=(
+                         layers.onednn_conv_general_dilated
+                         if self.conv_impl == "onednn" else None))
       x = self._layer(conv, train)(x)
       x = nn.leaky_relu(x, self.leaky_slope)
     x = x.reshape(b, -1)
@@ -153,9 +158,39 @@ class Discriminator(nn.Module):
     return logits
 
 
+def resolve_conv_impls(config):
+  """(conv_transpose, conv_impl) that ``model.conv_transpose`` /
+  ``model.conv_impl`` = 'auto' stand for here.
+
+  'auto' is oneDNN (``sigjax.ops.onednn``: 1.3-1.9x faster than XLA:CPU's
+  convolutions in every pass, BUILD_NOTES.md) on a single CPU device with
+  float32 compute when the library builds; otherwise the XLA lowerings
+  ('phase' ConvTranspose, lax convolutions): on GPU/TPU, with bf16, and on
+  several devices (an FFI call is not partitioned by XLA's SPMD pass).
+  """
+  m = config.model
+  ct = m.get("conv_transpose", "auto")
+  ci = m.get("conv_impl", "auto")
+  if ci not in CONV_IMPLS:
+    raise ValueError(f"model.conv_impl={ci!r}: use "
+                     + ", ".join(repr(c) for c in CONV_IMPLS))
+  if "auto" in (ct, ci):
+    fast = (jax.default_backend() == "cpu" and jax.device_count() == 1
+            and m.dtype == "float32" and onednn.available())
+    if ct == "auto":
+      ct = "onednn" if fast else "phase"
+    if ci == "auto":
+      ci = "onednn" if fast else "xla"
+  return ct, ci
+
+
+CONV_IMPLS = ("auto", "onednn", "xla")
+
+
 def build_models(config, num_classes: int):
   """The (Generator, Discriminator) pair a config describes."""
   common.check_gan_options(config)
+  conv_transpose, conv_impl = resolve_conv_impls(config)
   m = config.model
   size = config.data.image_size
   conditioning = common.gan_option(config, "model", "conditioning", "concat")
@@ -163,13 +198,13 @@ def build_models(config, num_classes: int):
       num_classes=num_classes, image_size=size, latent_dim=m.latent_dim,
       channels=tuple(m.gen_channels), strides=tuple(m.gen_strides),
       kernel_size=m.kernel_size, bn_momentum=m.bn_momentum,
-      bn_epsilon=m.bn_epsilon, conv_transpose=m.conv_transpose, dtype=m.dtype,
+      bn_epsilon=m.bn_epsilon, conv_transpose=conv_transpose, dtype=m.dtype,
       conditioning=conditioning)
   disc = Discriminator(
       num_classes=num_classes, image_size=size,
       channels=tuple(m.disc_channels), strides=tuple(m.disc_strides),
       kernel_size=m.kernel_size, leaky_slope=m.leaky_slope, dtype=m.dtype,
-      conditioning=conditioning,
+      conditioning=conditioning, conv_impl=conv_impl,
       spectral_norm=bool(common.gan_option(config, "model", "spectral_norm",
                                            False)))
   if m.gen_channels[-1] != 1:

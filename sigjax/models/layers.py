@@ -21,6 +21,8 @@ import jax.numpy as jnp
 from jax import lax
 import numpy as np
 
+from sigjax.ops import onednn
+
 
 def _same_pad_before(k: int, s: int) -> int:
   """Left padding ``lax.conv_transpose`` uses for 'SAME' (its own rule)."""
@@ -207,9 +209,11 @@ def _phase_kernel_grad(x, dy, kernel_shape, strides, precision):
   qw = kw - 1 - _same_pad_before(kw, sw)
   pads = [(qh, sh * (hx - 1) + kh - hd - qh), (qw, sw * (wx - 1) + kw - wd - qw)]
   g0 = jnp.zeros((kh, kw, cout, cin), dy.dtype)
+  # Materialise x first (see _conv_s1_materialized_bwd).
+  xb = lax.optimization_barrier(x.astype(dy.dtype))
   dg = jax.vjp(lambda g: lax.conv_general_dilated(
       dy, g, (sh, sw), pads, dimension_numbers=_DN, precision=precision),
-               g0)[1](x.astype(dy.dtype))[0]
+               g0)[1](xb)[0]
   return jnp.flip(dg, (0, 1)).transpose(0, 1, 3, 2)
 
 
@@ -235,6 +239,31 @@ def _ct_phase_bwd(strides, precision, res, dy):
 _ct_phase.defvjp(_ct_phase_fwd, _ct_phase_bwd)
 
 
+@partial(jax.custom_vjp, nondiff_argnums=(2, 3))
+def _conv_s1_materialized(x, w, pads, precision):
+  return _conv_s1_xla(x, w, pads, precision)
+
+
+def _conv_s1_materialized_fwd(x, w, pads, precision):
+  return _conv_s1_xla(x, w, pads, precision), (x, w)
+
+
+def _conv_s1_materialized_bwd(pads, precision, res, dy):
+  x, w = res
+  dx = jax.vjp(lambda x: _conv_s1_xla(x, w, pads, precision), x)[1](dy)[0]
+  # XLA:CPU's kernel-gradient convolution reads x transposed (channels <->
+  # batch). Left to itself XLA fuses x's producer (BatchNorm, ReLU) into that
+  # transpose, which then runs at ~0.3 GB/s; the barrier makes it transpose
+  # the materialised x instead (3-4x faster for the 64x64x64 activations).
+  xb = lax.optimization_barrier(x)
+  dw = jax.vjp(lambda w: _conv_s1_xla(xb, w, pads, precision), w)[1](dy)[0]
+  return dx, dw
+
+
+_conv_s1_materialized.defvjp(_conv_s1_materialized_fwd,
+                             _conv_s1_materialized_bwd)
+
+
 def conv_transpose_phase(x, kernel, strides, precision=None):
   """Exact 'SAME' ``lax.conv_transpose`` (transpose_kernel=False), fastest.
 
@@ -246,7 +275,11 @@ def conv_transpose_phase(x, kernel, strides, precision=None):
   """
   strides = tuple(strides)
   if all(s == 1 for s in strides):
-    return conv_transpose_subpixel(x, kernel, strides, precision, s1="xla")
+    oh, _ = phase_taps(kernel.shape[0], 1)
+    ow, _ = phase_taps(kernel.shape[1], 1)
+    w = subpixel_kernel(kernel, strides)
+    pads = ((-int(oh[0]), int(oh[-1])), (-int(ow[0]), int(ow[-1])))
+    return _conv_s1_materialized(x, w, pads, precision)
   return _ct_phase(x, kernel, strides, precision)
 
 
@@ -254,8 +287,9 @@ class ConvTranspose(nn.Module):
   """``flax.linen.ConvTranspose`` ('SAME', 2-D) with a choice of lowering.
 
   impl='flax': ``lax.conv_transpose`` exactly as flax calls it (reference);
-  impl='phase' (default): ``conv_transpose_phase``, useful taps only in
-  every pass; impl='subpixel': the one-wide-conv sub-pixel form, with the
+  impl='onednn': ``sigjax.ops.onednn.conv_transpose`` (oneDNN primitives
+  in every pass; float32 on CPU; other dtypes use 'phase');
+  impl='phase': ``conv_transpose_phase``, useful taps only in every pass; impl='subpixel': the one-wide-conv sub-pixel form, with the
   matmul kernel gradient of ``conv_rows`` for wide convs (s1='auto');
   impl='subpixel_xla': the same with XLA's convolutions in every pass. Same
   params, same output.
@@ -291,13 +325,19 @@ class ConvTranspose(nn.Module):
                              transpose_kernel=False, precision=self.precision)
     elif self.impl == "phase":
       y = conv_transpose_phase(x, kernel, strides, self.precision)
+    elif self.impl == "onednn":
+      if x.dtype == jnp.float32:
+        y = onednn.conv_transpose(x, kernel, strides)
+      else:  # oneDNN path is float32 only
+        y = conv_transpose_phase(x, kernel, strides, self.precision)
     elif self.impl in ("subpixel", "subpixel_xla"):
       y = conv_transpose_subpixel(
           x, kernel, strides, self.precision,
           s1="auto" if self.impl == "subpixel" else "xla")
     else:
-      raise ValueError(f"model.conv_transpose must be 'phase', 'flax', "
-                       f"'subpixel' or 'subpixel_xla', got {self.impl!r}")
+      raise ValueError(f"model.conv_transpose must be 'auto', 'onednn', "
+                       f"'phase', 'flax', 'subpixel' or 'subpixel_xla', got "
+                       f"{self.impl!r}")
     if bias is not None:
       y = y + bias
     return y
@@ -416,3 +456,32 @@ def _phase_conv_bwd(strides, precision, res, dy):
 
 
 _phase_conv.defvjp(_phase_conv_fwd, _phase_conv_bwd)
+
+
+_NHWC_HWIO = lax.ConvDimensionNumbers((0, 3, 1, 2), (3, 2, 0, 1), (0, 3, 1, 2))
+
+
+def onednn_conv_general_dilated(lhs, rhs, window_strides, padding,
+                                lhs_dilation=None, rhs_dilation=None,
+                                dimension_numbers=None, feature_group_count=1,
+                                batch_group_count=1, precision=None,
+                                preferred_element_type=None):
+  """Drop-in ``lax.conv_general_dilated`` for ``nn.Conv``: oneDNN for the
+  plain float32 2-D NHWC/HWIO case, ``lax`` for everything else."""
+  dn = dimension_numbers
+  if dn is not None and not isinstance(dn, lax.ConvDimensionNumbers):
+    dn = lax.conv_dimension_numbers(lhs.shape, rhs.shape, dn)
+  plain = (lhs.ndim == 4 and dn == _NHWC_HWIO
+           and all(d == 1 for d in (lhs_dilation or (1, 1)))
+           and all(d == 1 for d in (rhs_dilation or (1, 1)))
+           and feature_group_count == 1 and batch_group_count == 1
+           and lhs.dtype == rhs.dtype == jnp.float32
+           and preferred_element_type in (None, jnp.float32))
+  if plain:
+    return onednn.conv(lhs, rhs, window_strides, padding)
+  return lax.conv_general_dilated(
+      lhs, rhs, window_strides, padding, lhs_dilation=lhs_dilation,
+      rhs_dilation=rhs_dilation, dimension_numbers=dimension_numbers,
+      feature_group_count=feature_group_count,
+      batch_group_count=batch_group_count, precision=precision,
+      preferred_element_type=preferred_element_type)

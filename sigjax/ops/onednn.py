@@ -1,0 +1,264 @@
+"""oneDNN convolutions inside jitted JAX code on CPU (XLA FFI custom calls).
+
+XLA:CPU runs the CGAN's convolutions on Eigen (or YNNPACK) at 100-170
+GFLOP/s on the AVX-512 CPU measured here; oneDNN, which Keras/TF and PyTorch
+call, runs the same shapes at ~200-230 in every pass (BUILD_NOTES.md,
+Performance). This module compiles ``onednn_conv.cc`` once (g++, jaxlib's
+FFI headers, the ``onednn-cpu-gomp`` wheel's library and the
+``onednn-devel-cpu-gomp`` headers), registers its three handlers with XLA,
+and exposes
+
+  conv(x, w, strides, padding)            NHWC x HWIO -> NHWC, any stride,
+                                          explicit (lo, hi) padding
+  conv_transpose(x, w, strides)           'SAME', transpose_kernel=False,
+                                          exactly lax.conv_transpose's
+
+both float32, differentiable to any order: the three passes (forward,
+backward-data, backward-weights) are ``jax.custom_vjp`` functions whose VJPs
+are the other two passes. ``available()`` says whether the
+library could be built and loaded here (and why not); callers fall back to
+XLA's convolutions when it could not.
+
+The shared library is cached in ``$SIGJAX_OPS_CACHE`` or
+``~/.cache/sigjax/ops``, keyed by the source, jaxlib and oneDNN versions.
+"""
+
+import ctypes
+import hashlib
+import os
+import subprocess
+import sys
+import sysconfig
+import tempfile
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+_SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "onednn_conv.cc")
+_TARGETS = {"sigjax_onednn_conv_fwd": "SigjaxOnednnConvFwd",
+            "sigjax_onednn_conv_bwd_data": "SigjaxOnednnConvBwdData",
+            "sigjax_onednn_conv_bwd_wts": "SigjaxOnednnConvBwdWts"}
+_state = {"ok": None, "why": ""}
+
+
+def _prefixes():
+  seen = []
+  for p in (sys.prefix, sys.base_prefix, sysconfig.get_config_var("prefix")):
+    if p and p not in seen:
+      seen.append(p)
+  return seen
+
+
+def _find_onednn():
+  """(include_dir, lib_dir) of the onednn wheels, or raises RuntimeError."""
+  for p in _prefixes():
+    inc, lib = os.path.join(p, "include"), os.path.join(p, "lib")
+    if (os.path.exists(os.path.join(inc, "dnnl.hpp"))
+        and os.path.exists(os.path.join(lib, "libdnnl.so"))):
+      return inc, lib
+  raise RuntimeError(
+      "oneDNN not found: pip install onednn-cpu-gomp==2023.2.0 "
+      "onednn-devel-cpu-gomp==2023.2.0 (looked in "
+      + ", ".join(os.path.join(p, "{include,lib}") for p in _prefixes()) + ")")
+
+
+def _cache_dir():
+  return os.environ.get("SIGJAX_OPS_CACHE") or os.path.join(
+      os.path.expanduser("~"), ".cache", "sigjax", "ops")
+
+
+def build() -> str:
+  """Compiles the FFI library (once; cached) and returns its path."""
+  inc, lib = _find_onednn()
+  with open(_SRC, "rb") as f:
+    src = f.read()
+  import jaxlib  # pylint: disable=g-import-not-at-top
+  cxx = os.environ.get("CXX", "g++")
+  flags = [cxx, "-O3", "-std=c++17", "-shared", "-fPIC",
+           "-I", jax.ffi.include_dir(), "-I", inc]
+  key = hashlib.sha256(src + jaxlib.__version__.encode() + " ".join(
+      flags + [os.path.realpath(os.path.join(lib, "libdnnl.so"))]).encode()
+                       ).hexdigest()[:16]
+  out_dir = _cache_dir()
+  out = os.path.join(out_dir, f"sigjax_onednn_conv_{key}.so")
+  if os.path.exists(out):
+    return out
+  os.makedirs(out_dir, exist_ok=True)
+  fd, tmp = tempfile.mkstemp(suffix=".so", dir=out_dir)
+  os.close(fd)
+  cmd = flags + [_SRC, "-o", tmp, "-L", lib, "-ldnnl", f"-Wl,-rpath,{lib}"]
+  r = subprocess.run(cmd, capture_output=True, text=True, check=False)
+  if r.returncode != 0:
+    os.unlink(tmp)
+    raise RuntimeError(f"building {_SRC} failed ({' '.join(cmd)}):\n"
+                       + r.stderr[-3000:])
+  os.replace(tmp, out)  # atomic: concurrent builders agree
+  return out
+
+
+def available() -> bool:
+  """Builds, loads and registers the handlers once; False (see ``why()``)
+  when that is impossible here (no compiler, no oneDNN, not a CPU)."""
+  if _state["ok"] is None:
+    try:
+      lib = ctypes.cdll.LoadLibrary(build())
+      for name, sym in _TARGETS.items():
+        jax.ffi.register_ffi_target(
+            name, jax.ffi.pycapsule(getattr(lib, sym)), platform="cpu")
+      _state["ok"] = True
+    except (RuntimeError, OSError, AttributeError) as e:
+      _state["ok"], _state["why"] = False, str(e)
+  return _state["ok"]
+
+
+def why() -> str:
+  return _state["why"]
+
+
+def _require():
+  if not available():
+    raise RuntimeError(f"oneDNN convolutions are unavailable: {why()}")
+
+
+def _attrs(strides, pad_lo, pad_hi):
+  return dict(stride_h=np.int64(strides[0]), stride_w=np.int64(strides[1]),
+              pad_t=np.int64(pad_lo[0]), pad_l=np.int64(pad_lo[1]),
+              pad_b=np.int64(pad_hi[0]), pad_r=np.int64(pad_hi[1]))
+
+
+def _call(target, out_shape, a, b, geom):
+  return jax.ffi.ffi_call(
+      target, jax.ShapeDtypeStruct(out_shape, jnp.float32))(
+          a.astype(jnp.float32), b.astype(jnp.float32), **_attrs(*geom))
+
+
+def _geometry(in_hw, k_hw, strides, padding):
+  """(out_hw, (strides, pad_lo, pad_hi)) with pad_hi fitted exactly."""
+  out, lo, hi = [], [], []
+  for n, k, s, (pl, ph) in zip(in_hw, k_hw, strides, padding):
+    o = (n + pl + ph - k) // s + 1
+    out.append(o)
+    lo.append(pl)
+    hi.append((o - 1) * s + k - n - pl)
+  if min(lo + hi) < 0:
+    raise ValueError(f"onednn.conv: negative padding {padding} unsupported")
+  return tuple(out), (tuple(strides), tuple(lo), tuple(hi))
+
+
+# The three oneDNN passes as differentiable functions of their two operands.
+# Each is linear in either operand, and the VJP of each is the other two, so
+# gradients of any order (R1, WGAN-GP: a gradient of a gradient) stay on
+# oneDNN. ``geom`` = (strides, pad_lo, pad_hi), pad_hi fitted exactly.
+
+@partial(jax.custom_vjp, nondiff_argnums=(2,))
+def _fwd(x, w, geom):
+  """y = conv(x, w) (NHWC, HWIO)."""
+  (oh, ow), _ = _out_hw(x.shape[1:3], w.shape[:2], geom)
+  return _call("sigjax_onednn_conv_fwd", (x.shape[0], oh, ow, w.shape[3]),
+               x, w, geom).astype(x.dtype)
+
+
+def _fwd_fwd(x, w, geom):
+  return _fwd(x, w, geom), (x, w)
+
+
+def _fwd_bwd(geom, res, dy):
+  x, w = res
+  return _bwd_data(dy, w, x.shape[1:3], geom), _bwd_wts(x, dy, w.shape[:2],
+                                                          geom)
+
+
+_fwd.defvjp(_fwd_fwd, _fwd_bwd)
+
+
+@partial(jax.custom_vjp, nondiff_argnums=(2, 3))
+def _bwd_data(dy, w, in_hw, geom):
+  """dx = the input gradient of conv(., w) at dy (x's spatial size in_hw)."""
+  return _call("sigjax_onednn_conv_bwd_data",
+               (dy.shape[0],) + tuple(in_hw) + (w.shape[2],), dy, w,
+               geom).astype(dy.dtype)
+
+
+def _bwd_data_fwd(dy, w, in_hw, geom):
+  return _bwd_data(dy, w, in_hw, geom), (dy, w)
+
+
+def _bwd_data_bwd(in_hw, geom, res, c):
+  dy, w = res
+  return _fwd(c, w, geom), _bwd_wts(c, dy, w.shape[:2], geom)
+
+
+_bwd_data.defvjp(_bwd_data_fwd, _bwd_data_bwd)
+
+
+@partial(jax.custom_vjp, nondiff_argnums=(2, 3))
+def _bwd_wts(x, dy, k_hw, geom):
+  """dw = the kernel gradient of conv(x, .) at dy (kernel size k_hw)."""
+  return _call("sigjax_onednn_conv_bwd_wts",
+               tuple(k_hw) + (x.shape[3], dy.shape[3]), x, dy,
+               geom).astype(x.dtype)
+
+
+def _bwd_wts_fwd(x, dy, k_hw, geom):
+  return _bwd_wts(x, dy, k_hw, geom), (x, dy)
+
+
+def _bwd_wts_bwd(k_hw, geom, res, c):
+  x, dy = res
+  return _bwd_data(dy, c, x.shape[1:3], geom), _fwd(x, c, geom)
+
+
+_bwd_wts.defvjp(_bwd_wts_fwd, _bwd_wts_bwd)
+
+
+def _out_hw(in_hw, k_hw, geom):
+  strides, lo, hi = geom
+  return tuple((n + a + b - k) // s + 1 for n, k, s, a, b in
+               zip(in_hw, k_hw, strides, lo, hi)), geom
+
+
+def conv(x, w, strides, padding):
+  """``lax.conv_general_dilated(x, w, strides, padding, ('NHWC', 'HWIO',
+  'NHWC'))`` on oneDNN, with oneDNN gradients. ``padding``: ((lo, hi),
+  (lo, hi)) or 'SAME'/'VALID'."""
+  _require()
+  if isinstance(padding, str):
+    padding = jax.lax.padtype_to_pads(x.shape[1:3], w.shape[:2], strides,
+                                      padding)
+  padding = tuple((int(a), int(b)) for a, b in padding)
+  _, geom = _geometry(x.shape[1:3], w.shape[:2],
+                      tuple(int(s) for s in strides), padding)
+  return _fwd(x, w, geom)
+
+
+def _transpose_geometry(x_hw, k_hw, strides):
+  """The strided conv z = conv(y, G) whose input gradient is the 'SAME'
+  transposed conv y = conv_transpose(x, K): y's size and z's padding."""
+  from sigjax.models import layers  # pylint: disable=g-import-not-at-top
+  y_hw, pads = [], []
+  for n, k, s in zip(x_hw, k_hw, strides):
+    m = n * s
+    q = k - 1 - layers._same_pad_before(k, s)  # pylint: disable=protected-access
+    y_hw.append(m)
+    pads.append((q, s * (n - 1) + k - m - q))
+  return tuple(y_hw), tuple(pads)
+
+
+def _flip_io(kernel):
+  """K (kh, kw, in, out) <-> G (kh, kw, out, in), taps reversed."""
+  return jnp.flip(kernel, (0, 1)).transpose(0, 1, 3, 2)
+
+
+def conv_transpose(x, kernel, strides):
+  """'SAME' ``lax.conv_transpose(x, kernel, strides, transpose_kernel=False)``
+  (NHWC, HWIO) on oneDNN: the backward-data pass of the strided conv it is
+  the adjoint of; its gradients are that conv's forward and weight
+  gradient."""
+  _require()
+  strides = tuple(int(s) for s in strides)
+  y_hw, pads = _transpose_geometry(x.shape[1:3], kernel.shape[:2], strides)
+  g = _flip_io(kernel)
+  _, geom = _geometry(y_hw, g.shape[:2], strides, pads)
+  return _bwd_data(x, g, y_hw, geom)

@@ -1,0 +1,236 @@
+// oneDNN 2-D convolutions as XLA:CPU FFI custom calls (float32, NHWC/HWIO).
+//
+// Three handlers, each one oneDNN primitive, cached per shape:
+//   sigjax_onednn_conv_fwd      (src, weights)        -> dst
+//   sigjax_onednn_conv_bwd_data (diff_dst, weights)   -> diff_src
+//   sigjax_onednn_conv_bwd_wts  (src, diff_dst)       -> diff_weights
+// Attributes: stride_h, stride_w, pad_t, pad_l, pad_b, pad_r (int64).
+// Activations stay NHWC (oneDNN's 'nhwc' tag, no reorder); weights are given
+// as HWIO and reordered to the layout the primitive prefers (they are small).
+// Built by sigjax/ops/onednn.py against jaxlib's FFI headers and the
+// onednn-cpu-gomp wheel.
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "dnnl.hpp"
+#include "xla/ffi/api/ffi.h"
+
+namespace ffi = xla::ffi;
+using dnnl::memory;
+using tag = dnnl::memory::format_tag;
+using dt = dnnl::memory::data_type;
+
+namespace {
+
+dnnl::engine& Engine() {
+  static dnnl::engine* e = new dnnl::engine(dnnl::engine::kind::cpu, 0);
+  return *e;
+}
+
+struct Geometry {
+  memory::dims src, wts, dst, strides, pad_l, pad_r;
+  std::string Key(const char* op) const {
+    std::string k(op);
+    for (const auto* v : {&src, &wts, &dst, &strides, &pad_l, &pad_r}) {
+      k += "|";
+      for (auto d : *v) k += std::to_string(d) + ",";
+    }
+    return k;
+  }
+};
+
+// NHWC buffer dims (n, h, w, c) -> oneDNN dims (n, c, h, w); HWIO -> OIHW.
+memory::dims Nchw(ffi::Span<const int64_t> d) {
+  return {d[0], d[3], d[1], d[2]};
+}
+memory::dims Oihw(ffi::Span<const int64_t> d) {
+  return {d[3], d[2], d[0], d[1]};
+}
+
+Geometry MakeGeometry(ffi::Span<const int64_t> src, ffi::Span<const int64_t> wts,
+                      ffi::Span<const int64_t> dst, int64_t sh, int64_t sw,
+                      int64_t pt, int64_t pl, int64_t pb, int64_t pr) {
+  return Geometry{Nchw(src), Oihw(wts), Nchw(dst), {sh, sw}, {pt, pl},
+                  {pb, pr}};
+}
+
+dnnl::convolution_forward::primitive_desc FwdPd(const Geometry& g) {
+  return dnnl::convolution_forward::primitive_desc(
+      Engine(), dnnl::prop_kind::forward_training,
+      dnnl::algorithm::convolution_direct, memory::desc(g.src, dt::f32, tag::nhwc),
+      memory::desc(g.wts, dt::f32, tag::any), memory::desc(g.dst, dt::f32, tag::nhwc),
+      g.strides, g.pad_l, g.pad_r);
+}
+
+struct Cached {
+  dnnl::primitive prim;
+  memory::desc wts_md;  // the layout the primitive wants its weights in
+};
+
+std::mutex& Mu() {
+  static std::mutex* m = new std::mutex;
+  return *m;
+}
+std::map<std::string, Cached>& Cache() {
+  static auto* c = new std::map<std::string, Cached>;
+  return *c;
+}
+
+template <typename Make>
+Cached Get(const std::string& key, Make make) {
+  std::lock_guard<std::mutex> lock(Mu());
+  auto it = Cache().find(key);
+  if (it != Cache().end()) return it->second;
+  Cached c = make();
+  Cache().emplace(key, c);
+  return c;
+}
+
+memory UserWts(const Geometry& g, void* data) {
+  return memory(memory::desc(g.wts, dt::f32, tag::hwio), Engine(), data);
+}
+
+// One convolution at a time: XLA's thunk executor may start independent
+// custom calls concurrently, and oneDNN's OpenMP regions then share (and
+// split) the cores, which is slower and makes the reduction order of the
+// weight gradient depend on timing. Serialised, every call gets the whole
+// thread team and results are bitwise reproducible.
+std::mutex& ExecMu() {
+  static std::mutex* m = new std::mutex;
+  return *m;
+}
+
+ffi::Error Guard(const std::function<void()>& body) {
+  std::lock_guard<std::mutex> lock(ExecMu());
+  try {
+    body();
+  } catch (const dnnl::error& e) {
+    return ffi::Error(ffi::ErrorCode::kInternal,
+                      std::string("oneDNN convolution failed: ") + e.what());
+  }
+  return ffi::Error::Success();
+}
+
+ffi::Error ConvFwd(ffi::Buffer<ffi::F32> src, ffi::Buffer<ffi::F32> wts,
+                   ffi::ResultBuffer<ffi::F32> dst, int64_t stride_h,
+                   int64_t stride_w, int64_t pad_t, int64_t pad_l,
+                   int64_t pad_b, int64_t pad_r) {
+  return Guard([&] {
+    Geometry g = MakeGeometry(src.dimensions(), wts.dimensions(),
+                              dst->dimensions(), stride_h, stride_w, pad_t,
+                              pad_l, pad_b, pad_r);
+    Cached c = Get(g.Key("fwd"), [&] {
+      auto pd = FwdPd(g);
+      return Cached{dnnl::convolution_forward(pd), pd.weights_desc()};
+    });
+    dnnl::stream s(Engine());
+    memory user_w = UserWts(g, wts.typed_data());
+    memory w = user_w;
+    if (c.wts_md != user_w.get_desc()) {
+      w = memory(c.wts_md, Engine());
+      dnnl::reorder(user_w, w).execute(s, user_w, w);
+    }
+    memory x(memory::desc(g.src, dt::f32, tag::nhwc), Engine(), src.typed_data());
+    memory y(memory::desc(g.dst, dt::f32, tag::nhwc), Engine(), dst->typed_data());
+    c.prim.execute(s, {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, y}});
+    s.wait();
+  });
+}
+
+ffi::Error ConvBwdData(ffi::Buffer<ffi::F32> diff_dst, ffi::Buffer<ffi::F32> wts,
+                       ffi::ResultBuffer<ffi::F32> diff_src, int64_t stride_h,
+                       int64_t stride_w, int64_t pad_t, int64_t pad_l,
+                       int64_t pad_b, int64_t pad_r) {
+  return Guard([&] {
+    Geometry g = MakeGeometry(diff_src->dimensions(), wts.dimensions(),
+                              diff_dst.dimensions(), stride_h, stride_w, pad_t,
+                              pad_l, pad_b, pad_r);
+    Cached c = Get(g.Key("bwd_data"), [&] {
+      auto hint = FwdPd(g);
+      auto pd = dnnl::convolution_backward_data::primitive_desc(
+          Engine(), dnnl::algorithm::convolution_direct,
+          memory::desc(g.src, dt::f32, tag::nhwc),
+          memory::desc(g.wts, dt::f32, tag::any),
+          memory::desc(g.dst, dt::f32, tag::nhwc), g.strides, g.pad_l, g.pad_r,
+          hint);
+      return Cached{dnnl::convolution_backward_data(pd), pd.weights_desc()};
+    });
+    dnnl::stream s(Engine());
+    memory user_w = UserWts(g, wts.typed_data());
+    memory w = user_w;
+    if (c.wts_md != user_w.get_desc()) {
+      w = memory(c.wts_md, Engine());
+      dnnl::reorder(user_w, w).execute(s, user_w, w);
+    }
+    memory dy(memory::desc(g.dst, dt::f32, tag::nhwc), Engine(), diff_dst.typed_data());
+    memory dx(memory::desc(g.src, dt::f32, tag::nhwc), Engine(), diff_src->typed_data());
+    c.prim.execute(s, {{DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_WEIGHTS, w},
+                       {DNNL_ARG_DIFF_SRC, dx}});
+    s.wait();
+  });
+}
+
+ffi::Error ConvBwdWts(ffi::Buffer<ffi::F32> src, ffi::Buffer<ffi::F32> diff_dst,
+                      ffi::ResultBuffer<ffi::F32> diff_wts, int64_t stride_h,
+                      int64_t stride_w, int64_t pad_t, int64_t pad_l,
+                      int64_t pad_b, int64_t pad_r) {
+  return Guard([&] {
+    Geometry g = MakeGeometry(src.dimensions(), diff_wts->dimensions(),
+                              diff_dst.dimensions(), stride_h, stride_w, pad_t,
+                              pad_l, pad_b, pad_r);
+    Cached c = Get(g.Key("bwd_wts"), [&] {
+      auto hint = FwdPd(g);
+      auto pd = dnnl::convolution_backward_weights::primitive_desc(
+          Engine(), dnnl::algorithm::convolution_direct,
+          memory::desc(g.src, dt::f32, tag::nhwc),
+          memory::desc(g.wts, dt::f32, tag::any),
+          memory::desc(g.dst, dt::f32, tag::nhwc), g.strides, g.pad_l, g.pad_r,
+          hint);
+      return Cached{dnnl::convolution_backward_weights(pd),
+                    pd.diff_weights_desc()};
+    });
+    dnnl::stream s(Engine());
+    memory user_dw = UserWts(g, diff_wts->typed_data());
+    memory dw = user_dw;
+    if (c.wts_md != user_dw.get_desc()) dw = memory(c.wts_md, Engine());
+    memory x(memory::desc(g.src, dt::f32, tag::nhwc), Engine(), src.typed_data());
+    memory dy(memory::desc(g.dst, dt::f32, tag::nhwc), Engine(), diff_dst.typed_data());
+    c.prim.execute(s, {{DNNL_ARG_SRC, x}, {DNNL_ARG_DIFF_DST, dy},
+                       {DNNL_ARG_DIFF_WEIGHTS, dw}});
+    if (dw != user_dw) dnnl::reorder(dw, user_dw).execute(s, dw, user_dw);
+    s.wait();
+  });
+}
+
+}  // namespace
+
+#define SIGJAX_CONV_ATTRS                                  \
+  .Attr<int64_t>("stride_h").Attr<int64_t>("stride_w")     \
+      .Attr<int64_t>("pad_t").Attr<int64_t>("pad_l")       \
+      .Attr<int64_t>("pad_b").Attr<int64_t>("pad_r")
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(SigjaxOnednnConvFwd, ConvFwd,
+                              ffi::Ffi::Bind()
+                                  .Arg<ffi::Buffer<ffi::F32>>()
+                                  .Arg<ffi::Buffer<ffi::F32>>()
+                                  .Ret<ffi::Buffer<ffi::F32>>()
+                                      SIGJAX_CONV_ATTRS);
+XLA_FFI_DEFINE_HANDLER_SYMBOL(SigjaxOnednnConvBwdData, ConvBwdData,
+                              ffi::Ffi::Bind()
+                                  .Arg<ffi::Buffer<ffi::F32>>()
+                                  .Arg<ffi::Buffer<ffi::F32>>()
+                                  .Ret<ffi::Buffer<ffi::F32>>()
+                                      SIGJAX_CONV_ATTRS);
+XLA_FFI_DEFINE_HANDLER_SYMBOL(SigjaxOnednnConvBwdWts, ConvBwdWts,
+                              ffi::Ffi::Bind()
+                                  .Arg<ffi::Buffer<ffi::F32>>()
+                                  .Arg<ffi::Buffer<ffi::F32>>()
+                                  .Ret<ffi::Buffer<ffi::F32>>()
+                                      SIGJAX_CONV_ATTRS);
