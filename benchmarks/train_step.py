@@ -31,7 +31,8 @@ real tf.data pipeline (``sigjax.data.train_dataset`` over the cross-media
 same rounds as ``sigjax`` with in-memory device batches.
 --variants='k=v;...' adds sigjax with config.model.k=v (e.g. dtype=bfloat16,
 conv_transpose=subpixel_xla), a top-level field (xla_cpu_conv=ynnpack) or
-section.field=v, in the same rounds, for A/B comparisons.
+section.field=v, in the same rounds, for A/B comparisons; 'k=v,k2=v2' sets
+several fields in one variant.
 --scan=K adds ``sigjax_scanK``: K steps inside one jit (``lax.scan``) to
 measure per-step dispatch overhead. A reference whose framework is not
 installed is skipped with a message on stderr.
@@ -100,8 +101,8 @@ def analytic_gflop(config, num_classes, batch):
 def _flops(lowered):
   cost = lowered.cost_analysis()
   if isinstance(cost, (list, tuple)):
-    cost = cost[0]
-  return float(cost.get("flops", 0.0))
+    cost = cost[0] if cost else None
+  return float((cost or {}).get("flops", 0.0))  # None: backend gives none
 
 
 class Impl:
@@ -248,15 +249,16 @@ def main(argv=None):
         impls.append(SigjaxImpl(config, num_classes, images, labels,
                                 batches=batches, name="sigjax_tfdata"))
       for v in [v for v in a.variants.split(";") if v]:
-        key, value = v.split("=", 1)
         vc = config.copy_and_resolve_references()
-        if "." in key:  # section.field, e.g. train.d_steps=2
-          section, field = key.split(".", 1)
-          vc[section][field] = type(vc[section][field])(value)
-        elif key in vc and not isinstance(vc[key], type(vc.model)):
-          vc[key] = value  # top-level, e.g. xla_cpu_conv=ynnpack
-        else:
-          vc.model[key] = value
+        for kv in v.split(","):  # k=v[,k=v...]: one variant, several fields
+          key, value = kv.split("=", 1)
+          if "." in key:  # section.field, e.g. train.d_steps=2
+            section, field = key.split(".", 1)
+            vc[section][field] = type(vc[section][field])(value)
+          elif key in vc and not isinstance(vc[key], type(vc.model)):
+            vc[key] = value  # top-level, e.g. xla_cpu_conv=ynnpack
+          else:
+            vc.model[key] = value
         impls.append(SigjaxImpl(vc, num_classes, images, labels,
                                 name=f"sigjax[{v}]"))
       if a.scan:

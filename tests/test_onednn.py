@@ -45,16 +45,17 @@ def test_conv_equals_lax(kernel, stride, size, padding):
                   jax.grad(_loss(ref), (0, 1))(x, w)) < 1e-5
 
 
-@pytest.mark.parametrize("kernel,stride,size", [
-    (5, 2, 8), (5, 2, 7), (5, 1, 7), (4, 2, 5), (5, 3, 6), (3, 1, 4)])
-def test_conv_transpose_equals_lax(kernel, stride, size):
+@pytest.mark.parametrize("kernel,stride,size,out", [
+    (5, 2, 8, 4), (5, 2, 7, 4), (5, 1, 7, 4), (4, 2, 5, 4), (5, 3, 6, 4),
+    (3, 1, 4, 4), (5, 1, 6, 1), (4, 1, 5, 1)])  # out=1, s=1: XLA forward
+def test_conv_transpose_equals_lax(kernel, stride, size, out):
   x = jax.random.normal(jax.random.PRNGKey(0), (2, size, size + 1, 3))
-  w = jax.random.normal(jax.random.PRNGKey(1), (kernel, kernel, 3, 4))
+  w = jax.random.normal(jax.random.PRNGKey(1), (kernel, kernel, 3, out))
   ref = lambda x, w: lax.conv_transpose(x, w, (stride, stride), "SAME",
                                         dimension_numbers=DN)
   fast = lambda x, w: onednn.conv_transpose(x, w, (stride, stride))
   y = jax.jit(fast)(x, w)
-  assert y.shape == (2, size * stride, (size + 1) * stride, 4)
+  assert y.shape == (2, size * stride, (size + 1) * stride, out)
   assert _max_rel(y, ref(x, w)) < 1e-5
   assert _max_rel(jax.jit(jax.grad(_loss(fast), (0, 1)))(x, w),
                   jax.grad(_loss(ref), (0, 1))(x, w)) < 1e-5

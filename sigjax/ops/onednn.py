@@ -261,4 +261,29 @@ def conv_transpose(x, kernel, strides):
   y_hw, pads = _transpose_geometry(x.shape[1:3], kernel.shape[:2], strides)
   g = _flip_io(kernel)
   _, geom = _geometry(y_hw, g.shape[:2], strides, pads)
+  if kernel.shape[3] == 1 and strides == (1, 1):
+    return _bwd_data_xla_fwd(x, g, y_hw, geom)
   return _bwd_data(x, g, y_hw, geom)
+
+
+@partial(jax.custom_vjp, nondiff_argnums=(2, 3))
+def _bwd_data_xla_fwd(dy, w, in_hw, geom):
+  """``_bwd_data`` for one output channel at stride 1 (G's last layer):
+  oneDNN's backward-data kernel runs that at 14 GFLOP/s, XLA's convolution
+  about 1.4x faster; the gradients stay oneDNN's (``_bwd_data``'s VJP)."""
+  del in_hw
+  strides, lo, hi = geom
+  kh, kw = w.shape[:2]
+  # The input gradient of a stride-1 conv is a conv of dy with the kernel
+  # flipped and in/out swapped, padded by k - 1 - pad on each side.
+  pads = [(kh - 1 - lo[0], kh - 1 - hi[0]), (kw - 1 - lo[1], kw - 1 - hi[1])]
+  return jax.lax.conv_general_dilated(
+      dy, _flip_io(w), strides, pads,
+      dimension_numbers=("NHWC", "HWIO", "NHWC"))
+
+
+def _bwd_data_xla_fwd_fwd(dy, w, in_hw, geom):
+  return _bwd_data_xla_fwd(dy, w, in_hw, geom), (dy, w)
+
+
+_bwd_data_xla_fwd.defvjp(_bwd_data_xla_fwd_fwd, _bwd_data_bwd)
