@@ -147,3 +147,21 @@ def test_second_order_gradients_equal_lax(transpose):
   got = jax.jit(jax.grad(penalty(fast), (0, 1)))(x, w)
   want = jax.grad(penalty(ref), (0, 1))(x, w)
   assert _max_rel(got, want) < 1e-5
+
+
+def test_damaged_cached_library_is_rebuilt(tmp_path, monkeypatch):
+  """A truncated .so in the cache is replaced, not a permanent failure."""
+  monkeypatch.setenv("SIGJAX_OPS_CACHE", str(tmp_path))
+  path = onednn.build()
+  with open(path, "wb") as f:
+    f.write(b"not a shared library")
+  lib = onednn.load_library()
+  assert hasattr(lib, "SigjaxOnednnConvFwd")
+  with open(path, "rb") as f:
+    assert f.read(4) == b"\x7fELF"
+
+
+def test_missing_onednn_is_reported(monkeypatch):
+  monkeypatch.setattr(onednn, "_prefixes", lambda: ["/nonexistent-prefix"])
+  with pytest.raises(RuntimeError, match="pip install onednn-cpu-gomp"):
+    onednn.build()

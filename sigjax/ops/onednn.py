@@ -98,12 +98,22 @@ def build() -> str:
   return out
 
 
+def load_library():
+  """The built library, loaded (a damaged cached build is rebuilt once)."""
+  path = build()
+  try:
+    return ctypes.cdll.LoadLibrary(path)
+  except OSError:
+    os.unlink(path)
+    return ctypes.cdll.LoadLibrary(build())
+
+
 def available() -> bool:
   """Builds, loads and registers the handlers once; False (see ``why()``)
   when that is impossible here (no compiler, no oneDNN, not a CPU)."""
   if _state["ok"] is None:
     try:
-      lib = ctypes.cdll.LoadLibrary(build())
+      lib = load_library()
       for name, sym in _TARGETS.items():
         jax.ffi.register_ffi_target(
             name, jax.ffi.pycapsule(getattr(lib, sym)), platform="cpu")
