@@ -209,11 +209,9 @@ def _phase_kernel_grad(x, dy, kernel_shape, strides, precision):
   qw = kw - 1 - _same_pad_before(kw, sw)
   pads = [(qh, sh * (hx - 1) + kh - hd - qh), (qw, sw * (wx - 1) + kw - wd - qw)]
   g0 = jnp.zeros((kh, kw, cout, cin), dy.dtype)
-  # Materialise x first (see _conv_s1_materialized_bwd).
-  xb = lax.optimization_barrier(x.astype(dy.dtype))
   dg = jax.vjp(lambda g: lax.conv_general_dilated(
       dy, g, (sh, sw), pads, dimension_numbers=_DN, precision=precision),
-               g0)[1](xb)[0]
+               g0)[1](x.astype(dy.dtype))[0]
   return jnp.flip(dg, (0, 1)).transpose(0, 1, 3, 2)
 
 
@@ -239,31 +237,6 @@ def _ct_phase_bwd(strides, precision, res, dy):
 _ct_phase.defvjp(_ct_phase_fwd, _ct_phase_bwd)
 
 
-@partial(jax.custom_vjp, nondiff_argnums=(2, 3))
-def _conv_s1_materialized(x, w, pads, precision):
-  return _conv_s1_xla(x, w, pads, precision)
-
-
-def _conv_s1_materialized_fwd(x, w, pads, precision):
-  return _conv_s1_xla(x, w, pads, precision), (x, w)
-
-
-def _conv_s1_materialized_bwd(pads, precision, res, dy):
-  x, w = res
-  dx = jax.vjp(lambda x: _conv_s1_xla(x, w, pads, precision), x)[1](dy)[0]
-  # XLA:CPU's kernel-gradient convolution reads x transposed (channels <->
-  # batch). Left to itself XLA fuses x's producer (BatchNorm, ReLU) into that
-  # transpose, which then runs at ~0.3 GB/s; the barrier makes it transpose
-  # the materialised x instead (3-4x faster for the 64x64x64 activations).
-  xb = lax.optimization_barrier(x)
-  dw = jax.vjp(lambda w: _conv_s1_xla(xb, w, pads, precision), w)[1](dy)[0]
-  return dx, dw
-
-
-_conv_s1_materialized.defvjp(_conv_s1_materialized_fwd,
-                             _conv_s1_materialized_bwd)
-
-
 def conv_transpose_phase(x, kernel, strides, precision=None):
   """Exact 'SAME' ``lax.conv_transpose`` (transpose_kernel=False), fastest.
 
@@ -275,11 +248,7 @@ def conv_transpose_phase(x, kernel, strides, precision=None):
   """
   strides = tuple(strides)
   if all(s == 1 for s in strides):
-    oh, _ = phase_taps(kernel.shape[0], 1)
-    ow, _ = phase_taps(kernel.shape[1], 1)
-    w = subpixel_kernel(kernel, strides)
-    pads = ((-int(oh[0]), int(oh[-1])), (-int(ow[0]), int(ow[-1])))
-    return _conv_s1_materialized(x, w, pads, precision)
+    return conv_transpose_subpixel(x, kernel, strides, precision, s1="xla")
   return _ct_phase(x, kernel, strides, precision)
 
 
