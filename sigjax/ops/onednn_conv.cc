@@ -97,6 +97,17 @@ memory UserWts(const Geometry& g, void* data) {
   return memory(memory::desc(g.wts, dt::f32, tag::hwio), Engine(), data);
 }
 
+// The HWIO weights at ``data`` in the layout the primitive wants (a reorder
+// into a scratch buffer when that layout differs).
+memory PrimitiveWts(const Cached& c, const Geometry& g, void* data,
+                    dnnl::stream& s) {
+  memory user_w = UserWts(g, data);
+  if (c.wts_md == user_w.get_desc()) return user_w;
+  memory w(c.wts_md, Engine());
+  dnnl::reorder(user_w, w).execute(s, user_w, w);
+  return w;
+}
+
 // One convolution at a time: XLA's thunk executor may start independent
 // custom calls concurrently, and oneDNN's OpenMP regions then share (and
 // split) the cores, which is slower and makes the reduction order of the
@@ -131,12 +142,7 @@ ffi::Error ConvFwd(ffi::Buffer<ffi::F32> src, ffi::Buffer<ffi::F32> wts,
       return Cached{dnnl::convolution_forward(pd), pd.weights_desc()};
     });
     dnnl::stream s(Engine());
-    memory user_w = UserWts(g, wts.typed_data());
-    memory w = user_w;
-    if (c.wts_md != user_w.get_desc()) {
-      w = memory(c.wts_md, Engine());
-      dnnl::reorder(user_w, w).execute(s, user_w, w);
-    }
+    memory w = PrimitiveWts(c, g, wts.typed_data(), s);
     memory x(memory::desc(g.src, dt::f32, tag::nhwc), Engine(), src.typed_data());
     memory y(memory::desc(g.dst, dt::f32, tag::nhwc), Engine(), dst->typed_data());
     c.prim.execute(s, {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, y}});
@@ -163,12 +169,7 @@ ffi::Error ConvBwdData(ffi::Buffer<ffi::F32> diff_dst, ffi::Buffer<ffi::F32> wts
       return Cached{dnnl::convolution_backward_data(pd), pd.weights_desc()};
     });
     dnnl::stream s(Engine());
-    memory user_w = UserWts(g, wts.typed_data());
-    memory w = user_w;
-    if (c.wts_md != user_w.get_desc()) {
-      w = memory(c.wts_md, Engine());
-      dnnl::reorder(user_w, w).execute(s, user_w, w);
-    }
+    memory w = PrimitiveWts(c, g, wts.typed_data(), s);
     memory dy(memory::desc(g.dst, dt::f32, tag::nhwc), Engine(), diff_dst.typed_data());
     memory dx(memory::desc(g.src, dt::f32, tag::nhwc), Engine(), diff_src->typed_data());
     c.prim.execute(s, {{DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_WEIGHTS, w},
@@ -211,26 +212,18 @@ ffi::Error ConvBwdWts(ffi::Buffer<ffi::F32> src, ffi::Buffer<ffi::F32> diff_dst,
 
 }  // namespace
 
-#define SIGJAX_CONV_ATTRS                                  \
-  .Attr<int64_t>("stride_h").Attr<int64_t>("stride_w")     \
-      .Attr<int64_t>("pad_t").Attr<int64_t>("pad_l")       \
+// (two f32 buffers) -> one f32 buffer, with the six geometry attributes.
+#define SIGJAX_CONV_BINDING                                    \
+  ffi::Ffi::Bind()                                             \
+      .Arg<ffi::Buffer<ffi::F32>>()                            \
+      .Arg<ffi::Buffer<ffi::F32>>()                            \
+      .Ret<ffi::Buffer<ffi::F32>>()                            \
+      .Attr<int64_t>("stride_h").Attr<int64_t>("stride_w")     \
+      .Attr<int64_t>("pad_t").Attr<int64_t>("pad_l")           \
       .Attr<int64_t>("pad_b").Attr<int64_t>("pad_r")
 
-XLA_FFI_DEFINE_HANDLER_SYMBOL(SigjaxOnednnConvFwd, ConvFwd,
-                              ffi::Ffi::Bind()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Ret<ffi::Buffer<ffi::F32>>()
-                                      SIGJAX_CONV_ATTRS);
+XLA_FFI_DEFINE_HANDLER_SYMBOL(SigjaxOnednnConvFwd, ConvFwd, SIGJAX_CONV_BINDING);
 XLA_FFI_DEFINE_HANDLER_SYMBOL(SigjaxOnednnConvBwdData, ConvBwdData,
-                              ffi::Ffi::Bind()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Ret<ffi::Buffer<ffi::F32>>()
-                                      SIGJAX_CONV_ATTRS);
+                              SIGJAX_CONV_BINDING);
 XLA_FFI_DEFINE_HANDLER_SYMBOL(SigjaxOnednnConvBwdWts, ConvBwdWts,
-                              ffi::Ffi::Bind()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Ret<ffi::Buffer<ffi::F32>>()
-                                      SIGJAX_CONV_ATTRS);
+                              SIGJAX_CONV_BINDING);
