@@ -193,26 +193,38 @@ def _phase_forward(x, kernel, strides, precision):
   return y.reshape(b, h * sh, w * sw, cout)
 
 
+def flip_io(kernel):
+  """K (kh, kw, in, out) <-> G (kh, kw, out, in), taps reversed."""
+  return jnp.flip(kernel, (0, 1)).transpose(0, 1, 3, 2)
+
+
+def adjoint_conv_pads(x_hw, k_hw, strides):
+  """Padding of the stride-s conv z = conv(y, flip_io(K)) whose adjoint is
+  the 'SAME' transposed conv y = conv_transpose(x, K) (y is s times x's size;
+  z has x's size): low k - 1 - p, high what makes z exactly x's size."""
+  pads = []
+  for n, k, s in zip(x_hw, k_hw, strides):
+    q = k - 1 - _same_pad_before(k, s)
+    pads.append((q, s * (n - 1) + k - n * s - q))
+  return tuple(pads)
+
+
 def _phase_kernel_grad(x, dy, kernel_shape, strides, precision):
   """d(loss)/d(kernel) of the 'SAME' transposed conv, as a strided conv's.
 
   With y = conv_transpose(x, K), dK[t] = sum_m x[m] dy[s*m - t + p]: the
-  kernel gradient of the stride-s conv z = conv(dy, G) (low padding
-  k - 1 - p, output the size of x) at cotangent x, with G's taps reversed
-  and its in/out channels swapped. XLA runs that (useful taps only) faster
-  than the sub-pixel form's wide stride-1 kernel gradient.
+  kernel gradient of the stride-s conv z = conv(dy, G) (``adjoint_conv_pads``,
+  output the size of x) at cotangent x, with G = flip_io(K). XLA runs that
+  (useful taps only) faster than the sub-pixel form's wide stride-1 kernel
+  gradient.
   """
   kh, kw, cin, cout = kernel_shape
-  sh, sw = strides
-  (hx, wx), (hd, wd) = x.shape[1:3], dy.shape[1:3]
-  qh = kh - 1 - _same_pad_before(kh, sh)
-  qw = kw - 1 - _same_pad_before(kw, sw)
-  pads = [(qh, sh * (hx - 1) + kh - hd - qh), (qw, sw * (wx - 1) + kw - wd - qw)]
+  pads = adjoint_conv_pads(x.shape[1:3], (kh, kw), strides)
   g0 = jnp.zeros((kh, kw, cout, cin), dy.dtype)
   dg = jax.vjp(lambda g: lax.conv_general_dilated(
-      dy, g, (sh, sw), pads, dimension_numbers=_DN, precision=precision),
+      dy, g, strides, pads, dimension_numbers=_DN, precision=precision),
                g0)[1](x.astype(dy.dtype))[0]
-  return jnp.flip(dg, (0, 1)).transpose(0, 1, 3, 2)
+  return flip_io(dg)
 
 
 @partial(jax.custom_vjp, nondiff_argnums=(2, 3))

@@ -144,17 +144,22 @@ def _call(target, out_shape, a, b, geom):
           a.astype(jnp.float32), b.astype(jnp.float32), **_attrs(*geom))
 
 
+def _out_hw(in_hw, k_hw, geom):
+  """Output size of a conv with geometry (strides, pad_lo, pad_hi)."""
+  strides, lo, hi = geom
+  return tuple((n + a + b - k) // s + 1 for n, k, s, a, b in
+               zip(in_hw, k_hw, strides, lo, hi))
+
+
 def _geometry(in_hw, k_hw, strides, padding):
   """(out_hw, (strides, pad_lo, pad_hi)) with pad_hi fitted exactly."""
-  out, lo, hi = [], [], []
-  for n, k, s, (pl, ph) in zip(in_hw, k_hw, strides, padding):
-    o = (n + pl + ph - k) // s + 1
-    out.append(o)
-    lo.append(pl)
-    hi.append((o - 1) * s + k - n - pl)
+  lo = [pl for pl, _ in padding]
+  out = _out_hw(in_hw, k_hw, (strides, lo, [ph for _, ph in padding]))
+  hi = [(o - 1) * s + k - n - pl
+        for o, s, k, n, pl in zip(out, strides, k_hw, in_hw, lo)]
   if min(lo + hi) < 0:
     raise ValueError(f"onednn.conv: negative padding {padding} unsupported")
-  return tuple(out), (tuple(strides), tuple(lo), tuple(hi))
+  return out, (tuple(strides), tuple(lo), tuple(hi))
 
 
 # The three oneDNN passes as differentiable functions of their two operands.
@@ -165,7 +170,7 @@ def _geometry(in_hw, k_hw, strides, padding):
 @partial(jax.custom_vjp, nondiff_argnums=(2,))
 def _fwd(x, w, geom):
   """y = conv(x, w) (NHWC, HWIO)."""
-  (oh, ow), _ = _out_hw(x.shape[1:3], w.shape[:2], geom)
+  oh, ow = _out_hw(x.shape[1:3], w.shape[:2], geom)
   return _call("sigjax_onednn_conv_fwd", (x.shape[0], oh, ow, w.shape[3]),
                x, w, geom).astype(x.dtype)
 
@@ -223,12 +228,6 @@ def _bwd_wts_bwd(k_hw, geom, res, c):
 _bwd_wts.defvjp(_bwd_wts_fwd, _bwd_wts_bwd)
 
 
-def _out_hw(in_hw, k_hw, geom):
-  strides, lo, hi = geom
-  return tuple((n + a + b - k) // s + 1 for n, k, s, a, b in
-               zip(in_hw, k_hw, strides, lo, hi)), geom
-
-
 def conv(x, w, strides, padding):
   """``lax.conv_general_dilated(x, w, strides, padding, ('NHWC', 'HWIO',
   'NHWC'))`` on oneDNN, with oneDNN gradients. ``padding``: ((lo, hi),
@@ -243,24 +242,6 @@ def conv(x, w, strides, padding):
   return _fwd(x, w, geom)
 
 
-def _transpose_geometry(x_hw, k_hw, strides):
-  """The strided conv z = conv(y, G) whose input gradient is the 'SAME'
-  transposed conv y = conv_transpose(x, K): y's size and z's padding."""
-  from sigjax.models import layers  # pylint: disable=g-import-not-at-top
-  y_hw, pads = [], []
-  for n, k, s in zip(x_hw, k_hw, strides):
-    m = n * s
-    q = k - 1 - layers._same_pad_before(k, s)  # pylint: disable=protected-access
-    y_hw.append(m)
-    pads.append((q, s * (n - 1) + k - m - q))
-  return tuple(y_hw), tuple(pads)
-
-
-def _flip_io(kernel):
-  """K (kh, kw, in, out) <-> G (kh, kw, out, in), taps reversed."""
-  return jnp.flip(kernel, (0, 1)).transpose(0, 1, 3, 2)
-
-
 def conv_transpose(x, kernel, strides):
   """'SAME' ``lax.conv_transpose(x, kernel, strides, transpose_kernel=False)``
   (NHWC, HWIO) on oneDNN: the backward-data pass of the strided conv it is
@@ -268,8 +249,10 @@ def conv_transpose(x, kernel, strides):
   gradient."""
   _require()
   strides = tuple(int(s) for s in strides)
-  y_hw, pads = _transpose_geometry(x.shape[1:3], kernel.shape[:2], strides)
-  g = _flip_io(kernel)
+  from sigjax.models import layers  # pylint: disable=g-import-not-at-top
+  y_hw = tuple(n * s for n, s in zip(x.shape[1:3], strides))
+  pads = layers.adjoint_conv_pads(x.shape[1:3], kernel.shape[:2], strides)
+  g = layers.flip_io(kernel)
   _, geom = _geometry(y_hw, g.shape[:2], strides, pads)
   if kernel.shape[3] == 1 and strides == (1, 1):
     return _bwd_data_xla_fwd(x, g, y_hw, geom)
@@ -281,6 +264,7 @@ def _bwd_data_xla_fwd(dy, w, in_hw, geom):
   """``_bwd_data`` for one output channel at stride 1 (G's last layer):
   oneDNN's backward-data kernel runs that at 14 GFLOP/s, XLA's convolution
   about 1.4x faster; the gradients stay oneDNN's (``_bwd_data``'s VJP)."""
+  from sigjax.models import layers  # pylint: disable=g-import-not-at-top
   del in_hw
   strides, lo, hi = geom
   kh, kw = w.shape[:2]
@@ -288,7 +272,7 @@ def _bwd_data_xla_fwd(dy, w, in_hw, geom):
   # flipped and in/out swapped, padded by k - 1 - pad on each side.
   pads = [(kh - 1 - lo[0], kh - 1 - hi[0]), (kw - 1 - lo[1], kw - 1 - hi[1])]
   return jax.lax.conv_general_dilated(
-      dy, _flip_io(w), strides, pads,
+      dy, layers.flip_io(w), strides, pads,
       dimension_numbers=("NHWC", "HWIO", "NHWC"))
 
 
