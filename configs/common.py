@@ -65,6 +65,16 @@ def base_config() -> ml_collections.ConfigDict:
   # class-conditional BatchNorm in G (per-class gamma/beta; z only, no one-hot).
   m.conditioning = "concat"
   m.spectral_norm = False  # spectral normalisation of every D kernel
+  # Stroke-quality options (sigjax/models/cgan.py); defaults = the original.
+  # 'dcgan' (the original G/D) or 'resnet' (SNGAN/BigGAN-style residual
+  # blocks; G's width unit is gen_channels[0] / 8, D's is disc_channels[0]).
+  m.arch = "dcgan"
+  # G's upsampling: 'transpose' (5x5 stride-2 transposed convolutions, the
+  # original) or 'resize_conv' (resize_method upsampling, then a stride-1
+  # convolution: no checkerboard by construction).
+  m.upsample = "transpose"
+  m.resize_method = "nearest"  # 'nearest' or 'bilinear'
+  m.mbstd = False  # minibatch-stddev channel in D (Karras et al. 2018)
 
   t = config.train = ml_collections.ConfigDict()
   t.steps = 20000
@@ -104,6 +114,9 @@ def base_config() -> ml_collections.ConfigDict:
 
 _CHOICES = {
     ("model", "conditioning"): ("concat", "projection"),
+    ("model", "arch"): ("dcgan", "resnet"),
+    ("model", "upsample"): ("transpose", "resize_conv"),
+    ("model", "resize_method"): ("nearest", "bilinear"),
     ("train", "loss"): ("bce", "hinge", "wgan_gp"),
     ("train", "augment"): ("none", "diffaugment", "ada"),
 }

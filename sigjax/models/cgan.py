@@ -27,6 +27,23 @@ modules above, same parameter tree):
   in the ``spectral`` collection (``TrainState.spectral_d``); a call with
   ``train=True`` and ``mutable=['spectral']`` advances them. Parameter names
   are unchanged.
+* ``upsample='resize_conv'``: each stride-s transposed convolution of G
+  becomes an s-fold ``resize_method`` ('nearest' or 'bilinear') upsampling
+  followed by a stride-1 convolution of the same kernel size (Odena et al.
+  2016, "Deconvolution and checkerboard artifacts"): every output pixel sees
+  the same number of taps, so the checkerboard of 5x5 stride-2 transposed
+  convolutions cannot arise.
+* ``arch='resnet'``: SNGAN/BigGAN-style pre-activation residual blocks
+  (``ResNetGenerator`` / ``ResNetDiscriminator`` below): G from a 4x4 base
+  through one up-block per doubling, D through down-blocks with average
+  pooling to 4x4, ReLU, global sum pooling and Dense(1) (+ projection).
+  Composes with every other option.
+* ``mbstd=True``: a minibatch standard-deviation channel before D's last
+  layers (Karras et al. 2018), so D can see a batch that lacks variety.
+* ``image_size`` 128 (or any size a power of two times the paper's base):
+  DCGAN G and D get one more stride-2 stage per doubling (``scaled_strides``),
+  so G still starts from 16x16 and D ends at the same feature-map size; the
+  residual architecture adds one block per doubling.
 """
 
 import math
@@ -36,6 +53,7 @@ from absl import logging
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+from jax import lax
 
 from configs import common
 from sigjax.models import layers
@@ -47,6 +65,108 @@ SPECTRAL = "spectral"  # variable collection of the power-iteration state
 
 def _dtype(name: str):
   return {"float32": jnp.float32, "bfloat16": jnp.bfloat16}[name]
+
+
+UPSAMPLES = ("transpose", "resize_conv")
+RESIZE_METHODS = ("nearest", "bilinear")
+ARCHS = ("dcgan", "resnet")
+
+
+def scaled_strides(strides: Sequence[int], image_size: int, max_final: int):
+  """``strides`` with stride-1 stages (never the last) turned into stride 2,
+  first to last, while ``image_size / prod(strides)`` exceeds ``max_final``.
+
+  The paper's G starts from 16x16 (64 / (2*2)) and its D ends at 8x8
+  (64 / (2*2*2)); at 128x128 this adds the one more stride-2 stage each needs
+  to keep those sizes, and leaves 64x64 (and smaller) exactly as given.
+  """
+  strides = list(strides)
+  for i in range(len(strides) - 1):
+    if image_size // math.prod(strides) <= max_final:
+      break
+    if strides[i] == 1 and (image_size // math.prod(strides)) % 2 == 0:
+      strides[i] = 2
+  return tuple(strides)
+
+
+def upsample(x, factor: int, method: str):
+  """(B, H, W, C) -> (B, factor*H, factor*W, C), 'nearest' or 'bilinear'.
+
+  'bilinear' is half-pixel bilinear interpolation with the edge replicated,
+  the same function as ``jax.image.resize(..., 'bilinear')`` for upscaling;
+  factor 2 is written as two shifted blends (0.75/0.25), which XLA fuses.
+  """
+  if factor == 1:
+    return x
+  b, h, w, c = x.shape
+  if method == "nearest":
+    x = jnp.broadcast_to(x[:, :, None, :, None, :],
+                         (b, h, factor, w, factor, c))
+    return x.reshape(b, h * factor, w * factor, c)
+  if method != "bilinear":
+    raise ValueError(f"model.resize_method={method!r}: use "
+                     + " or ".join(RESIZE_METHODS))
+  if factor != 2:
+    return jax.image.resize(x, (b, h * factor, w * factor, c), "bilinear")
+
+  def up_axis(x, axis):
+    n = x.shape[axis]
+    prev = jnp.concatenate([lax.slice_in_dim(x, 0, 1, axis=axis),
+                            lax.slice_in_dim(x, 0, n - 1, axis=axis)], axis)
+    nxt = jnp.concatenate([lax.slice_in_dim(x, 1, n, axis=axis),
+                           lax.slice_in_dim(x, n - 1, n, axis=axis)], axis)
+    even = 0.75 * x + 0.25 * prev
+    odd = 0.75 * x + 0.25 * nxt
+    out = jnp.stack([even, odd], axis=axis + 1)
+    shape = list(x.shape)
+    shape[axis] = 2 * n
+    return out.reshape(shape)
+
+  return up_axis(up_axis(x, 1), 2)
+
+
+def minibatch_stddev(x, group_size: int = 4):
+  """Appends the minibatch standard-deviation channel (Karras et al. 2018):
+  the mean over features of the per-feature std within groups of
+  ``group_size`` samples, broadcast over each sample's spatial positions."""
+  b = x.shape[0]
+  g = min(group_size, b)
+  while b % g:
+    g -= 1
+  y = x.astype(jnp.float32).reshape(g, b // g, *x.shape[1:])
+  std = jnp.sqrt(jnp.var(y, axis=0) + 1e-8)  # (b/g, H, W, C)
+  s = jnp.mean(std, axis=tuple(range(1, std.ndim)))  # (b/g,)
+  s = jnp.tile(s, g)  # sample i belongs to group i % (b/g)
+  s = jnp.broadcast_to(s.reshape(b, *([1] * (x.ndim - 1))),
+                       (*x.shape[:-1], 1)).astype(x.dtype)
+  return jnp.concatenate([x, s], axis=-1)
+
+
+def _conv(features, kernel, stride, conv_impl, dtype, name, kernel_init=None):
+  """nn.Conv 'SAME' whose float32 CPU lowering is oneDNN when asked."""
+  return nn.Conv(features, (kernel, kernel), (stride, stride), padding="SAME",
+                 kernel_init=kernel_init or _KERNEL_INIT, dtype=dtype,
+                 name=name,
+                 conv_general_dilated=(layers.onednn_conv_general_dilated
+                                       if conv_impl == "onednn" else None))
+
+
+def _batch_norm(x, labels, name, *, train, projection, num_classes, momentum,
+                epsilon, dtype):
+  """BatchNorm named ``name`` in the calling module's scope; with
+  ``projection``, class-conditional (shared statistics, per-class
+  ``<name>_gamma`` / ``<name>_beta``, initialised to 1 / 0)."""
+  x = nn.BatchNorm(use_running_average=not train, momentum=momentum,
+                   epsilon=epsilon, use_scale=not projection,
+                   use_bias=not projection, dtype=dtype, name=name)(x)
+  if projection:
+    c = x.shape[-1]
+    gamma = nn.Embed(num_classes, c, embedding_init=nn.initializers.ones,
+                     dtype=dtype, name=f"{name}_gamma")(labels)
+    beta = nn.Embed(num_classes, c, embedding_init=nn.initializers.zeros,
+                    dtype=dtype, name=f"{name}_beta")(labels)
+    x = x * gamma[:, None, None, :] + beta[:, None, None, :]
+  return x
 
 
 class Generator(nn.Module):
@@ -62,15 +182,19 @@ class Generator(nn.Module):
   conv_transpose: str = "phase"
   dtype: str = "float32"
   conditioning: str = "concat"
+  upsample: str = "transpose"  # or 'resize_conv'
+  resize_method: str = "nearest"
+  conv_impl: str = "xla"  # resize_conv's convolutions: 'xla' or 'onednn'
 
   @nn.compact
   def __call__(self, z, labels, train: bool = False):
     dtype = _dtype(self.dtype)
-    scale = math.prod(self.strides)
+    strides = scaled_strides(self.strides, self.image_size, 16)
+    scale = math.prod(strides)
     if self.image_size % scale:
       raise ValueError(
           f"model: image_size={self.image_size} is not divisible by the product "
-          f"of gen_strides={tuple(self.strides)}")
+          f"of gen_strides={tuple(strides)}")
     base = self.image_size // scale
     projection = self.conditioning == "projection"
     if projection:
@@ -81,23 +205,20 @@ class Generator(nn.Module):
     x = nn.Dense(base * base * self.channels[0], kernel_init=_KERNEL_INIT,
                  dtype=dtype, name="fc")(x)
     x = x.reshape(x.shape[0], base, base, self.channels[0])
-    for i, (features, stride) in enumerate(zip(self.channels, self.strides)):
-      x = nn.BatchNorm(use_running_average=not train,
-                       momentum=self.bn_momentum, epsilon=self.bn_epsilon,
-                       use_scale=not projection, use_bias=not projection,
-                       dtype=dtype, name=f"bn{i}")(x)
-      if projection:  # class-conditional BatchNorm
-        c = x.shape[-1]
-        gamma = nn.Embed(self.num_classes, c, embedding_init=nn.initializers.ones,
-                         dtype=dtype, name=f"bn{i}_gamma")(labels)
-        beta = nn.Embed(self.num_classes, c, embedding_init=nn.initializers.zeros,
-                        dtype=dtype, name=f"bn{i}_beta")(labels)
-        x = x * gamma[:, None, None, :] + beta[:, None, None, :]
+    for i, (features, stride) in enumerate(zip(self.channels, strides)):
+      x = _batch_norm(x, labels, f"bn{i}", train=train, projection=projection,
+                      num_classes=self.num_classes, momentum=self.bn_momentum,
+                      epsilon=self.bn_epsilon, dtype=dtype)
       x = nn.relu(x)
-      x = layers.ConvTranspose(
-          features, (self.kernel_size, self.kernel_size), (stride, stride),
-          padding="SAME", impl=self.conv_transpose, kernel_init=_KERNEL_INIT,
-          dtype=dtype, name=f"deconv{i}")(x)
+      if self.upsample == "resize_conv":
+        x = upsample(x, stride, self.resize_method)
+        x = _conv(features, self.kernel_size, 1, self.conv_impl, dtype,
+                  f"conv{i}")(x)
+      else:
+        x = layers.ConvTranspose(
+            features, (self.kernel_size, self.kernel_size), (stride, stride),
+            padding="SAME", impl=self.conv_transpose,
+            kernel_init=_KERNEL_INIT, dtype=dtype, name=f"deconv{i}")(x)
     return nn.sigmoid(x.astype(jnp.float32))
 
 
@@ -117,6 +238,7 @@ class Discriminator(nn.Module):
   conditioning: str = "concat"
   spectral_norm: bool = False
   conv_impl: str = "xla"  # 'xla' (lax) or 'onednn' (sigjax.ops.onednn)
+  mbstd: bool = False  # minibatch-stddev channel before the final Dense
 
   def _layer(self, module, train):
     """``module``, spectrally normalised when ``spectral_norm`` is set."""
@@ -139,7 +261,8 @@ class Discriminator(nn.Module):
                           name="label_fc")
       label_map = self._layer(label_fc, train)(onehot).reshape(b, h, w, 1)
       x = jnp.concatenate([images.astype(dtype), label_map.astype(dtype)], -1)
-    for i, (features, stride) in enumerate(zip(self.channels, self.strides)):
+    strides = scaled_strides(self.strides, self.image_size, 8)
+    for i, (features, stride) in enumerate(zip(self.channels, strides)):
       conv = nn.Conv(features, (self.kernel_size, self.kernel_size),
                      (stride, stride), padding="SAME", kernel_init=_KERNEL_INIT,
                      dtype=dtype, name=f"conv{i}",
@@ -148,7 +271,142 @@ class Discriminator(nn.Module):
                          if self.conv_impl == "onednn" else None))
       x = self._layer(conv, train)(x)
       x = nn.leaky_relu(x, self.leaky_slope)
+    if self.mbstd:
+      x = minibatch_stddev(x)
     x = x.reshape(b, -1)
+    out = nn.Dense(1, kernel_init=_KERNEL_INIT, dtype=dtype, name="out")
+    logits = self._layer(out, train)(x)[:, 0].astype(jnp.float32)
+    if projection:
+      embed = nn.Embed(self.num_classes, x.shape[-1],
+                       embedding_init=_KERNEL_INIT, dtype=dtype, name="embed")
+      e = self._layer(embed, train)(labels)
+      logits = logits + jnp.sum((e * x).astype(jnp.float32), axis=-1)
+    return logits
+
+
+def _levels(image_size: int, what: str) -> int:
+  """Doublings from the residual nets' 4x4 base to ``image_size``."""
+  n = int(round(math.log2(image_size / 4))) if image_size >= 8 else 0
+  if n < 1 or 4 * 2 ** n != image_size:
+    raise ValueError(f"model.arch='resnet': data.image_size={image_size} must "
+                     f"be 4 times a power of two (8, 16, 32, 64, 128, ...) for "
+                     f"the {what}")
+  return n
+
+
+class ResNetGenerator(nn.Module):
+  """SNGAN/BigGAN-style generator: (z, labels) -> (B, S, S, 1) in (0, 1).
+
+  concat(z, onehot) (or z alone with projection conditioning) -> Dense to
+  4x4 x 8w -> one pre-activation up-block per doubling -> BN, ReLU, 3x3 conv
+  to one channel -> sigmoid. Widths (in units of ``width``) are 8 at 4x4 and
+  halve with each of the last three doublings (64x64: 8, 8, 4, 2, 1).
+  Up-block: BN, ReLU, up, 3x3 conv, BN, ReLU, 3x3 conv, plus the shortcut
+  1x1 conv of the upsampled input. 'up' is ``upsample`` ('resize_conv':
+  ``resize_method`` upsampling then the conv; 'transpose': the first conv is
+  a 4x4 stride-2 transposed convolution). BatchNorm is class-conditional with
+  projection conditioning.
+  """
+  num_classes: int
+  image_size: int = 64
+  latent_dim: int = 100
+  width: int = 16
+  bn_momentum: float = 0.99
+  bn_epsilon: float = 1e-3
+  conv_transpose: str = "phase"
+  conv_impl: str = "xla"
+  dtype: str = "float32"
+  conditioning: str = "concat"
+  upsample: str = "resize_conv"
+  resize_method: str = "nearest"
+
+  @nn.compact
+  def __call__(self, z, labels, train: bool = False):
+    dtype = _dtype(self.dtype)
+    n = _levels(self.image_size, "generator")
+    widths = [self.width * min(8, 2 ** (n - i)) for i in range(n + 1)]
+    projection = self.conditioning == "projection"
+    bn = lambda x, name: _batch_norm(
+        x, labels, name, train=train, projection=projection,
+        num_classes=self.num_classes, momentum=self.bn_momentum,
+        epsilon=self.bn_epsilon, dtype=dtype)
+    conv = lambda f, k, name: _conv(f, k, 1, self.conv_impl, dtype, name)
+    if projection:
+      x = z
+    else:
+      x = jnp.concatenate(
+          [z, jax.nn.one_hot(labels, self.num_classes, dtype=z.dtype)], -1)
+    x = nn.Dense(16 * widths[0], kernel_init=_KERNEL_INIT, dtype=dtype,
+                 name="fc")(x).reshape(x.shape[0], 4, 4, widths[0])
+    for i in range(n):
+      out = widths[i + 1]
+      h = nn.relu(bn(x, f"block{i}_bn0"))
+      if self.upsample == "transpose":
+        h = layers.ConvTranspose(out, (4, 4), (2, 2), padding="SAME",
+                                 impl=self.conv_transpose,
+                                 kernel_init=_KERNEL_INIT, dtype=dtype,
+                                 name=f"block{i}_conv0")(h)
+      else:
+        h = conv(out, 3, f"block{i}_conv0")(
+            upsample(h, 2, self.resize_method))
+      h = conv(out, 3, f"block{i}_conv1")(nn.relu(bn(h, f"block{i}_bn1")))
+      shortcut = conv(out, 1, f"block{i}_shortcut")(
+          upsample(x, 2, "nearest" if self.upsample == "transpose"
+                   else self.resize_method))
+      x = h + shortcut
+    x = nn.relu(bn(x, "bn_out"))
+    x = conv(1, 3, "conv_out")(x)
+    return nn.sigmoid(x.astype(jnp.float32))
+
+
+def _avg_pool2(x):
+  b, h, w, c = x.shape
+  return x.reshape(b, h // 2, 2, w // 2, 2, c).mean(axis=(2, 4))
+
+
+class ResNetDiscriminator(Discriminator):
+  """SNGAN-style discriminator: (images, labels) -> logits (B,).
+
+  The image (and, with concat conditioning, the label map of the original D
+  as a second channel) -> one down-block per halving to 4x4 (widths
+  w, 2w, 4w, 8w, 8w, ...) -> [minibatch stddev + 3x3 conv] -> ReLU -> global
+  sum pooling -> Dense(1) (+ the projection term). Down-block: (ReLU,) 3x3
+  conv, ReLU, 3x3 conv, 2x2 average pooling, plus a 1x1-conv shortcut (the
+  first block has no leading ReLU and pools its shortcut before the conv, as
+  SNGAN's optimised block). ``channels[0]`` is the width w. Spectral norm
+  applies to every kernel.
+  """
+
+  @nn.compact
+  def __call__(self, images, labels, train: bool = False):
+    dtype = _dtype(self.dtype)
+    b, h, w, _ = images.shape
+    n = _levels(h, "discriminator")
+    width = self.channels[0]
+    widths = [width * min(8, 2 ** i) for i in range(n)]
+    projection = self.conditioning == "projection"
+    conv = lambda f, k, name: self._layer(
+        _conv(f, k, 1, self.conv_impl, dtype, name), train)
+    x = images.astype(dtype)
+    if not projection:
+      onehot = jax.nn.one_hot(labels, self.num_classes, dtype=jnp.float32)
+      label_fc = nn.Dense(h * w, kernel_init=_KERNEL_INIT, dtype=dtype,
+                          name="label_fc")
+      label_map = self._layer(label_fc, train)(onehot).reshape(b, h, w, 1)
+      x = jnp.concatenate([x, label_map.astype(dtype)], -1)
+    for i, out in enumerate(widths):
+      hh = x if i == 0 else nn.relu(x)
+      hh = conv(out, 3, f"block{i}_conv0")(hh)
+      hh = conv(out, 3, f"block{i}_conv1")(nn.relu(hh))
+      hh = _avg_pool2(hh)
+      if i == 0:
+        shortcut = conv(out, 1, f"block{i}_shortcut")(_avg_pool2(x))
+      else:
+        shortcut = _avg_pool2(conv(out, 1, f"block{i}_shortcut")(x))
+      x = hh + shortcut
+    if self.mbstd:
+      x = conv(widths[-1], 3, "mbstd_conv")(minibatch_stddev(nn.relu(x)))
+    x = jnp.sum(nn.relu(x), axis=(1, 2))
     out = nn.Dense(1, kernel_init=_KERNEL_INIT, dtype=dtype, name="out")
     logits = self._layer(out, train)(x)[:, 0].astype(jnp.float32)
     if projection:
@@ -198,21 +456,40 @@ def build_models(config, num_classes: int):
   conv_transpose, conv_impl = resolve_conv_impls(config)
   m = config.model
   size = config.data.image_size
-  conditioning = common.gan_option(config, "model", "conditioning", "concat")
+  opt = lambda name, default: common.gan_option(config, "model", name, default)
+  conditioning = opt("conditioning", "concat")
+  arch = opt("arch", "dcgan")
+  up = opt("upsample", "transpose")
+  resize_method = opt("resize_method", "nearest")
+  spectral_norm = bool(opt("spectral_norm", False))
+  mbstd = bool(opt("mbstd", False))
+  if m.gen_channels[-1] != 1:
+    raise ValueError("model.gen_channels must end with 1 (a grayscale image); "
+                     f"got {tuple(m.gen_channels)}")
+  if arch == "resnet":
+    gen = ResNetGenerator(
+        num_classes=num_classes, image_size=size, latent_dim=m.latent_dim,
+        width=int(m.gen_channels[0]) // 8 or 1, bn_momentum=m.bn_momentum,
+        bn_epsilon=m.bn_epsilon, conv_transpose=conv_transpose,
+        conv_impl=conv_impl, dtype=m.dtype, conditioning=conditioning,
+        upsample=up, resize_method=resize_method)
+    disc = ResNetDiscriminator(
+        num_classes=num_classes, image_size=size,
+        channels=tuple(m.disc_channels), dtype=m.dtype,
+        conditioning=conditioning, conv_impl=conv_impl,
+        spectral_norm=spectral_norm, mbstd=mbstd)
+    return gen, disc
   gen = Generator(
       num_classes=num_classes, image_size=size, latent_dim=m.latent_dim,
       channels=tuple(m.gen_channels), strides=tuple(m.gen_strides),
       kernel_size=m.kernel_size, bn_momentum=m.bn_momentum,
       bn_epsilon=m.bn_epsilon, conv_transpose=conv_transpose, dtype=m.dtype,
-      conditioning=conditioning)
+      conditioning=conditioning, upsample=up, resize_method=resize_method,
+      conv_impl=conv_impl)
   disc = Discriminator(
       num_classes=num_classes, image_size=size,
       channels=tuple(m.disc_channels), strides=tuple(m.disc_strides),
       kernel_size=m.kernel_size, leaky_slope=m.leaky_slope, dtype=m.dtype,
       conditioning=conditioning, conv_impl=conv_impl,
-      spectral_norm=bool(common.gan_option(config, "model", "spectral_norm",
-                                           False)))
-  if m.gen_channels[-1] != 1:
-    raise ValueError("model.gen_channels must end with 1 (a grayscale image); "
-                     f"got {tuple(m.gen_channels)}")
+      spectral_norm=spectral_norm, mbstd=mbstd)
   return gen, disc

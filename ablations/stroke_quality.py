@@ -1,0 +1,69 @@
+r"""Which techniques make signature strokes convincing? (issue 11, item 3)
+
+    python ablations/run.py --sweep=ablations/stroke_quality.py --workdir=OUT
+
+One factor at a time on the cross-media paper data (650 training images of
+65 writers, 10 names; writer-disjoint test split), sized for a 2-core CPU:
+batch 32, 1500 steps (60% of the ``cpu`` preset's schedule), one seed per
+variant. Variants change one thing against either the original DCGAN (the
+``cpu`` preset) or the ``modern`` recipe (residual G/D, nearest resize-conv
+upsampling, projection discriminator + class-conditional BatchNorm, hinge
+loss, spectral norm), so each row answers one question:
+
+* upsampling: ``dcgan`` vs ``dcgan_resize`` (5x5 transposed convs vs nearest
+  resize + 5x5 conv), ``modern`` vs ``modern_transpose``;
+* architecture: ``dcgan`` vs ``resnet`` (residual blocks, everything else the
+  original's: concat conditioning, BCE, no SN);
+* conditioning, loss and regularisation: ``resnet`` -> ``resnet_proj`` ->
+  ``modern`` (+ hinge + SN);
+* EMA, augmentation, minibatch stddev, resolution: ``modern_*``.
+
+``ablations/stroke_quality_seeds.py`` re-runs the final candidates with more
+seeds in the same OUT (finished runs are shared, not repeated). Wall times
+and the reading of the results are in BUILD_NOTES.md (issue 11).
+"""
+
+from configs import cgan
+
+STEPS = 1500
+
+_RESNET = {"model.arch": "resnet", "model.upsample": "resize_conv",
+           "model.disc_channels": (8, 16, 32, 64)}
+_MODERN = {**_RESNET, "model.conditioning": "projection",
+           "model.spectral_norm": True, "train.loss": "hinge"}
+
+VARIANTS = [
+    ("modern", _MODERN),
+    ("dcgan", {}),
+    ("resnet", _RESNET),
+    ("modern_ema", {**_MODERN, "train.ema_decay": 0.999}),
+    ("modern_transpose", {**_MODERN, "model.upsample": "transpose"}),
+    ("resnet_proj", {**_RESNET, "model.conditioning": "projection"}),
+    ("modern_mbstd", {**_MODERN, "model.mbstd": True}),
+    ("modern_diffaug", {**_MODERN, "train.augment": "diffaugment",
+                        "train.diffaugment_policy": "translation,cutout"}),
+    ("dcgan_resize", {"model.upsample": "resize_conv"}),
+    ("modern_128", {**_MODERN, "data.image_size": 128}),
+]
+
+
+def base_config():
+  base = cgan.get_config("cpu")
+  base.data.source = "cross_media"
+  base.train.steps = STEPS
+  base.train.sample_every = 500
+  base.train.checkpoint_every = 500
+  return base
+
+
+def get_sweep():
+  return {
+      "description": "Stroke quality, one factor at a time: cross-media paper "
+                     f"data, batch 32, {STEPS} steps, 1 seed per variant "
+                     "(see the sweep file's docstring).",
+      "base": base_config(),
+      "variants": VARIANTS,
+      "seeds": [0],
+      "eval": {"preset": "cpu",
+               "overrides": {"eval.experiments": "cas,fid"}},
+  }
