@@ -10,13 +10,17 @@
 // Built by sigjax/ops/onednn.py against jaxlib's FFI headers and the
 // onednn-cpu-gomp wheel.
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "dnnl.hpp"
@@ -61,17 +65,30 @@ Geometry MakeGeometry(ffi::Span<const int64_t> src, ffi::Span<const int64_t> wts
                   {pb, pr}};
 }
 
+// Every primitive gets its scratchpad from us (scratchpad_mode::user), not
+// from oneDNN's library-managed one: with the library-managed scratchpad the
+// gemm-based backward-weights convolution that oneDNN 3.2 picks on CPUs
+// without AVX-512 (seen on an AVX2 AMD EPYC) segfaulted in im2col as soon as
+// a train step held several such primitives (each alone ran; the cause inside
+// oneDNN was not pinned down). With a caller-owned scratchpad it runs.
+dnnl::primitive_attr Attr() {
+  dnnl::primitive_attr a;
+  a.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return a;
+}
+
 dnnl::convolution_forward::primitive_desc FwdPd(const Geometry& g) {
   return dnnl::convolution_forward::primitive_desc(
       Engine(), dnnl::prop_kind::forward_training,
       dnnl::algorithm::convolution_direct, memory::desc(g.src, dt::f32, tag::nhwc),
       memory::desc(g.wts, dt::f32, tag::any), memory::desc(g.dst, dt::f32, tag::nhwc),
-      g.strides, g.pad_l, g.pad_r);
+      g.strides, g.pad_l, g.pad_r, Attr());
 }
 
 struct Cached {
   dnnl::primitive prim;
   memory::desc wts_md;  // the layout the primitive wants its weights in
+  memory::desc scratch_md;  // its scratchpad (user-managed, see Attr())
 };
 
 std::mutex& Mu() {
@@ -91,6 +108,29 @@ Cached Get(const std::string& key, Make make) {
   Cached c = make();
   Cache().emplace(key, c);
   return c;
+}
+
+// One scratchpad buffer for all primitives, grown to the largest request:
+// executions are serialised (ExecMu, below), so only one uses it at a time.
+void* Scratch(size_t bytes) {
+  static void* buf = nullptr;
+  static size_t cap = 0;
+  if (buf == nullptr || bytes > cap) {
+    std::free(buf);
+    cap = std::max<size_t>(4096, (bytes + 4095) / 4096 * 4096);
+    buf = std::aligned_alloc(4096, cap);
+    if (buf == nullptr) throw std::bad_alloc();
+  }
+  return buf;
+}
+
+// Runs the primitive with ``args`` and its scratchpad; call under ExecMu.
+void Execute(const Cached& c, dnnl::stream& s,
+             std::unordered_map<int, memory> args) {
+  args.emplace(DNNL_ARG_SCRATCHPAD,
+               memory(c.scratch_md, Engine(), Scratch(c.scratch_md.get_size())));
+  c.prim.execute(s, args);
+  s.wait();
 }
 
 memory UserWts(const Geometry& g, void* data) {
@@ -125,6 +165,9 @@ ffi::Error Guard(const std::function<void()>& body) {
   } catch (const dnnl::error& e) {
     return ffi::Error(ffi::ErrorCode::kInternal,
                       std::string("oneDNN convolution failed: ") + e.what());
+  } catch (const std::exception& e) {
+    return ffi::Error(ffi::ErrorCode::kInternal,
+                      std::string("oneDNN convolution failed: ") + e.what());
   }
   return ffi::Error::Success();
 }
@@ -139,14 +182,14 @@ ffi::Error ConvFwd(ffi::Buffer<ffi::F32> src, ffi::Buffer<ffi::F32> wts,
                               pad_l, pad_b, pad_r);
     Cached c = Get(g.Key("fwd"), [&] {
       auto pd = FwdPd(g);
-      return Cached{dnnl::convolution_forward(pd), pd.weights_desc()};
+      return Cached{dnnl::convolution_forward(pd), pd.weights_desc(),
+                    pd.scratchpad_desc()};
     });
     dnnl::stream s(Engine());
     memory w = PrimitiveWts(c, g, wts.typed_data(), s);
     memory x(memory::desc(g.src, dt::f32, tag::nhwc), Engine(), src.typed_data());
     memory y(memory::desc(g.dst, dt::f32, tag::nhwc), Engine(), dst->typed_data());
-    c.prim.execute(s, {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, y}});
-    s.wait();
+    Execute(c, s, {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, y}});
   });
 }
 
@@ -165,16 +208,16 @@ ffi::Error ConvBwdData(ffi::Buffer<ffi::F32> diff_dst, ffi::Buffer<ffi::F32> wts
           memory::desc(g.src, dt::f32, tag::nhwc),
           memory::desc(g.wts, dt::f32, tag::any),
           memory::desc(g.dst, dt::f32, tag::nhwc), g.strides, g.pad_l, g.pad_r,
-          hint);
-      return Cached{dnnl::convolution_backward_data(pd), pd.weights_desc()};
+          hint, Attr());
+      return Cached{dnnl::convolution_backward_data(pd), pd.weights_desc(),
+                    pd.scratchpad_desc()};
     });
     dnnl::stream s(Engine());
     memory w = PrimitiveWts(c, g, wts.typed_data(), s);
     memory dy(memory::desc(g.dst, dt::f32, tag::nhwc), Engine(), diff_dst.typed_data());
     memory dx(memory::desc(g.src, dt::f32, tag::nhwc), Engine(), diff_src->typed_data());
-    c.prim.execute(s, {{DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_WEIGHTS, w},
-                       {DNNL_ARG_DIFF_SRC, dx}});
-    s.wait();
+    Execute(c, s, {{DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_WEIGHTS, w},
+                   {DNNL_ARG_DIFF_SRC, dx}});
   });
 }
 
@@ -193,9 +236,9 @@ ffi::Error ConvBwdWts(ffi::Buffer<ffi::F32> src, ffi::Buffer<ffi::F32> diff_dst,
           memory::desc(g.src, dt::f32, tag::nhwc),
           memory::desc(g.wts, dt::f32, tag::any),
           memory::desc(g.dst, dt::f32, tag::nhwc), g.strides, g.pad_l, g.pad_r,
-          hint);
+          hint, Attr());
       return Cached{dnnl::convolution_backward_weights(pd),
-                    pd.diff_weights_desc()};
+                    pd.diff_weights_desc(), pd.scratchpad_desc()};
     });
     dnnl::stream s(Engine());
     memory user_dw = UserWts(g, diff_wts->typed_data());
@@ -203,8 +246,8 @@ ffi::Error ConvBwdWts(ffi::Buffer<ffi::F32> src, ffi::Buffer<ffi::F32> diff_dst,
     if (c.wts_md != user_dw.get_desc()) dw = memory(c.wts_md, Engine());
     memory x(memory::desc(g.src, dt::f32, tag::nhwc), Engine(), src.typed_data());
     memory dy(memory::desc(g.dst, dt::f32, tag::nhwc), Engine(), diff_dst.typed_data());
-    c.prim.execute(s, {{DNNL_ARG_SRC, x}, {DNNL_ARG_DIFF_DST, dy},
-                       {DNNL_ARG_DIFF_WEIGHTS, dw}});
+    Execute(c, s, {{DNNL_ARG_SRC, x}, {DNNL_ARG_DIFF_DST, dy},
+                   {DNNL_ARG_DIFF_WEIGHTS, dw}});
     if (dw != user_dw) dnnl::reorder(dw, user_dw).execute(s, dw, user_dw);
     s.wait();
   });
