@@ -8,7 +8,10 @@ Generative: ``fid`` (Frechet distance between Gaussians fitted to two
 feature sets, Heusel et al. 2017) and ``kid`` (Kernel Inception Distance,
 Binkowski et al. 2018: the unbiased MMD^2 with the cubic polynomial kernel,
 averaged over random subsets, with its standard deviation and standard
-error). Both take feature matrices, so any network's features can be used.
+error), and ``precision_recall`` (improved precision and recall,
+Kynkaanniemi et al. 2019: k-nearest-neighbour manifolds, distances computed
+in row batches). All take feature matrices, so any network's features can
+be used.
 """
 
 from __future__ import annotations
@@ -144,3 +147,68 @@ def kid(feats1, feats2, num_subsets: int = 100, subset_size: int = 1000,
   return {"kid": float(vals.mean()), "kid_std": std,
           "kid_stderr": std / np.sqrt(num_subsets), "subset_size": m,
           "num_subsets": int(num_subsets)}
+
+
+# ------------------------------------------ improved precision and recall --
+
+
+def _sq_norms(x):
+  return np.einsum("ij,ij->i", x, x)
+
+
+def pairwise_sq_distances(a, b, batch_size: int = 1024):
+  """Yields (start, (rows, len(b)) squared Euclidean distances) for row
+  batches of ``a`` against all of ``b`` (float64, clipped at 0)."""
+  a = np.asarray(a, np.float64)
+  b = np.asarray(b, np.float64)
+  nb = _sq_norms(b)
+  for i in range(0, len(a), batch_size):
+    chunk = a[i:i + batch_size]
+    d = _sq_norms(chunk)[:, None] + nb[None, :] - 2.0 * (chunk @ b.T)
+    yield i, np.maximum(d, 0.0)
+
+
+def knn_radii(feats, k: int = 3, batch_size: int = 1024) -> np.ndarray:
+  """Squared distance from each row to its k-th nearest other row."""
+  x = np.asarray(feats, np.float64)
+  if not 1 <= k < len(x):
+    raise ValueError(f"knn_radii: k={k} needs 1 <= k < {len(x)} samples")
+  out = np.empty(len(x))
+  for i, d in pairwise_sq_distances(x, x, batch_size):
+    rows = np.arange(len(d))
+    d[rows, i + rows] = np.inf  # a point is not its own neighbour
+    out[i:i + len(d)] = np.partition(d, k - 1, axis=1)[:, k - 1]
+  return out
+
+
+def _coverage(queries, refs, ref_radii, batch_size):
+  """Fraction of ``queries`` inside at least one ball (ref, ref_radius)."""
+  inside = np.zeros(len(queries), bool)
+  for i, d in pairwise_sq_distances(queries, refs, batch_size):
+    inside[i:i + len(d)] = (d <= ref_radii[None, :]).any(axis=1)
+  return float(inside.mean())
+
+
+def precision_recall(real_feats, gen_feats, k: int = 3,
+                     batch_size: int = 1024) -> dict:
+  """Improved precision and recall (Kynkaanniemi et al. 2019).
+
+  Each set's manifold is the union of balls around its samples, each ball's
+  radius the distance to that sample's k-th nearest neighbour in its own set.
+  Precision: the share of generated samples inside the real manifold
+  (fidelity); recall: the share of real samples inside the generated
+  manifold (diversity: a collapsed generator has small balls around few
+  points, so recall drops). Distances are computed in row batches of
+  ``batch_size``; both estimates depend on the sample sizes, so compare them
+  only at equal sizes.
+  """
+  r, g = _check_features(real_feats, gen_feats, "precision_recall")
+  k = int(k)
+  if not 1 <= k < min(len(r), len(g)):
+    raise ValueError(f"precision_recall: k={k} needs 1 <= k < "
+                     f"{min(len(r), len(g))} (the smaller set's size)")
+  r_radii = knn_radii(r, k, batch_size)
+  g_radii = knn_radii(g, k, batch_size)
+  return {"precision": _coverage(g, r, r_radii, batch_size),
+          "recall": _coverage(r, g, g_radii, batch_size),
+          "k": k, "num_real": len(r), "num_generated": len(g)}
