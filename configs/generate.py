@@ -14,6 +14,9 @@ def get_config(preset: str = "") -> ml_collections.ConfigDict:
   config.step = -1  # checkpoint step; -1 = newest readable
   config.per_class = 300  # 10 classes x 300 = the original's 3000
   config.seed = 0
+  # 'binary': ink thresholded at 0.5, like the (binarized) training data;
+  # 'raw': G's sigmoid output as grey levels.
+  config.output = "binary"
   if preset == "test":
     config.per_class = 4
   return config

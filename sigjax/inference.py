@@ -24,6 +24,15 @@ from sigjax import train as train_lib
 from sigjax.models import cgan
 
 
+OUTPUTS = ("raw", "binary")
+
+
+def binarize(images: np.ndarray) -> np.ndarray:
+  """Ink (1.0) where a generated pixel is >= 0.5, paper (0.0) elsewhere: the
+  binary form of the training data (sigmoid output 0.5 = logit 0)."""
+  return (np.asarray(images) >= 0.5).astype(np.float32)
+
+
 class GeneratorHandle:
   """A restored generator: ``sample(labels, seed)`` -> numpy images."""
 
@@ -49,11 +58,21 @@ class GeneratorHandle:
         maxval=1.0))
 
   def sample(self, labels: Sequence[int], seed: int = 0,
-             z: Optional[np.ndarray] = None) -> np.ndarray:
+             z: Optional[np.ndarray] = None,
+             output: str = "raw") -> np.ndarray:
     """Images (N, S, S, 1) float32 in [0, 1] for integer ``labels``.
 
     Deterministic in ``seed`` (or give ``z`` explicitly, shape (N, latent)).
+    ``output='raw'``: G's sigmoid output (grey levels); ``'binary'``: ink
+    where it is >= 0.5 (``binarize``), the form of the training data, which
+    sigjax's preprocessing always binarizes (Otsu).
     """
+    if output not in OUTPUTS:
+      raise ValueError(f"output={output!r}: use 'raw' or 'binary'")
+    images = self._sample(labels, seed, z)
+    return binarize(images) if output == "binary" else images
+
+  def _sample(self, labels, seed, z):
     labels = np.asarray(labels, np.int32).reshape(-1)
     if labels.size and (labels.min() < 0 or labels.max() >= self.num_classes):
       raise ValueError(f"labels must be in [0, {self.num_classes}); got "

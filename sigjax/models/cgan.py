@@ -72,16 +72,18 @@ RESIZE_METHODS = ("nearest", "bilinear")
 ARCHS = ("dcgan", "resnet")
 
 
-def scaled_strides(strides: Sequence[int], image_size: int, max_final: int):
-  """``strides`` with stride-1 stages (never the last) turned into stride 2,
-  first to last, while ``image_size / prod(strides)`` exceeds ``max_final``.
+def scaled_strides(strides: Sequence[int], image_size: int, max_final: int,
+                   keep_last: bool = True):
+  """``strides`` with stride-1 stages (not the last one when ``keep_last``,
+  G's output layer) turned into stride 2, first to last, while
+  ``image_size / prod(strides)`` exceeds ``max_final``.
 
   The paper's G starts from 16x16 (64 / (2*2)) and its D ends at 8x8
   (64 / (2*2*2)); at 128x128 this adds the one more stride-2 stage each needs
   to keep those sizes, and leaves 64x64 (and smaller) exactly as given.
   """
   strides = list(strides)
-  for i in range(len(strides) - 1):
+  for i in range(len(strides) - (1 if keep_last else 0)):
     if image_size // math.prod(strides) <= max_final:
       break
     if strides[i] == 1 and (image_size // math.prod(strides)) % 2 == 0:
@@ -261,7 +263,8 @@ class Discriminator(nn.Module):
                           name="label_fc")
       label_map = self._layer(label_fc, train)(onehot).reshape(b, h, w, 1)
       x = jnp.concatenate([images.astype(dtype), label_map.astype(dtype)], -1)
-    strides = scaled_strides(self.strides, self.image_size, 8)
+    strides = scaled_strides(self.strides, self.image_size, 8,
+                             keep_last=False)
     for i, (features, stride) in enumerate(zip(self.channels, strides)):
       conv = nn.Conv(features, (self.kernel_size, self.kernel_size),
                      (stride, stride), padding="SAME", kernel_init=_KERNEL_INIT,

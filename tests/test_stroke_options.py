@@ -1,0 +1,247 @@
+"""Stroke-quality options (issue 11, item 2): each builds, trains, and
+changes what it claims to; the defaults stay the original.
+
+Tiny configs (``configs/cgan.py:test`` widths, 16-32 px) so the file runs in
+well under a minute.
+"""
+
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from configs import cgan as cgan_config
+from configs import generate as generate_config
+from sigjax import generate as generate_lib
+from sigjax import inference
+from sigjax import train as train_lib
+from sigjax.models import cgan
+from sigjax.models import layers
+
+NUM_CLASSES = 3
+
+
+def make_config(**overrides):
+  config = cgan_config.get_config("test")
+  for key, value in overrides.items():
+    section, field = key.split("__")
+    setattr(config[section], field, value)
+  return config
+
+
+def init(config, batch=4):
+  gen, disc = cgan.build_models(config, NUM_CLASSES)
+  s = config.data.image_size
+  z = jax.random.uniform(jax.random.PRNGKey(0), (batch, config.model.latent_dim),
+                         minval=-1, maxval=1)
+  y = jnp.arange(batch) % NUM_CLASSES
+  vg = gen.init(jax.random.PRNGKey(1), z, y)
+  vd = disc.init(jax.random.PRNGKey(2), jnp.zeros((batch, s, s, 1)), y)
+  return gen, disc, vg, vd, z, y
+
+
+def test_upsample_nearest_and_bilinear():
+  x = jax.random.normal(jax.random.PRNGKey(0), (2, 5, 7, 3))
+  near = cgan.upsample(x, 2, "nearest")
+  assert near.shape == (2, 10, 14, 3)
+  np.testing.assert_array_equal(near[:, ::2, ::2], x)
+  np.testing.assert_array_equal(near[:, 1::2, 1::2], x)
+  bil = cgan.upsample(x, 2, "bilinear")
+  ref = jax.image.resize(x, (2, 10, 14, 3), "bilinear")
+  np.testing.assert_allclose(bil, ref, atol=1e-5)
+  bil3 = cgan.upsample(x, 3, "bilinear")
+  assert bil3.shape == (2, 15, 21, 3)
+  with pytest.raises(ValueError, match="resize_method"):
+    cgan.upsample(x, 2, "cubic")
+
+
+def _interior_spread(y):
+  """Max - min over the interior of a map whose input was constant."""
+  inner = np.asarray(y)[:, 4:-4, 4:-4, :]
+  return float(inner.max() - inner.min())
+
+
+def test_resize_conv_has_no_checkerboard_transpose_has():
+  """A constant feature map through an all-ones 5x5 kernel: the stride-2
+  transposed convolution gives a periodic (checkerboard) output, because
+  output pixels of different phases see 2 or 3 taps per axis; resize then
+  conv gives a constant one (every pixel sees 5x5 taps)."""
+  x = jnp.ones((1, 8, 8, 2))
+  k = jnp.ones((5, 5, 2, 1))
+  t = layers.conv_transpose_phase(x, k, (2, 2))
+  assert _interior_spread(t) > 1.0  # 9, 6 or 4 taps per phase
+  r = jax.lax.conv_general_dilated(
+      cgan.upsample(x, 2, "nearest"), k, (1, 1), "SAME",
+      dimension_numbers=("NHWC", "HWIO", "NHWC"))
+  assert _interior_spread(r) == 0.0
+  # The generator built with resize_conv has conv<i> layers, no deconv<i>.
+  _, _, vg, _, _, _ = init(make_config(model__upsample="resize_conv"))
+  names = set(vg["params"])
+  assert {"conv0", "conv3"} <= names and not any("deconv" in n for n in names)
+
+
+def test_default_parameter_trees_are_the_originals():
+  _, _, vg, vd, _, _ = init(make_config())
+  assert sorted(vg["params"]) == ["bn0", "bn1", "bn2", "bn3", "deconv0",
+                                  "deconv1", "deconv2", "deconv3", "fc"]
+  assert sorted(vd["params"]) == ["conv0", "conv1", "conv2", "conv3",
+                                  "label_fc", "out"]
+
+
+def test_scaled_strides_add_one_stage_per_doubling():
+  assert cgan.scaled_strides((2, 2, 1, 1), 64, 16) == (2, 2, 1, 1)
+  assert cgan.scaled_strides((2, 2, 1, 1), 128, 16) == (2, 2, 2, 1)
+  assert cgan.scaled_strides((2, 2, 2, 1), 128, 8, keep_last=False) == (
+      2, 2, 2, 2)
+  assert cgan.scaled_strides((2, 2, 2, 1), 64, 8, keep_last=False) == (
+      2, 2, 2, 1)
+  assert cgan.scaled_strides((2, 2, 1, 1), 16, 16) == (2, 2, 1, 1)
+  # Explicit strides that already reach the paper's sizes are kept.
+  assert cgan.scaled_strides((2, 2, 2, 1), 128, 16) == (2, 2, 2, 1)
+
+
+@pytest.mark.parametrize("size", [64, 128])
+def test_dcgan_at_128_gets_one_more_stage(size):
+  config = make_config(data__image_size=size)
+  gen, disc, vg, vd, z, y = init(config, batch=2)
+  out = gen.apply(vg, z, y)
+  assert out.shape == (2, size, size, 1)
+  # G starts from 16x16 at 64 (the paper's) and at 128 (one more stride 2).
+  assert vg["params"]["fc"]["kernel"].shape[-1] == 16 * 16 * 8
+  # D's last feature map stays 8x8 (disc_strides 2,2,2,1 -> 2,2,2,2 at 128).
+  assert vd["params"]["out"]["kernel"].shape[0] == 8 * 8 * 8
+  assert disc.apply(vd, out, y[:2]).shape == (2,)
+
+
+@pytest.mark.parametrize("options", [
+    dict(),
+    dict(model__upsample="transpose"),
+    dict(model__conditioning="projection", model__spectral_norm=True,
+         model__mbstd=True),
+    dict(model__resize_method="bilinear", data__image_size=32),
+])
+def test_resnet_shapes_and_blocks(options):
+  config = make_config(**{"model__arch": "resnet",
+                          "model__upsample": "resize_conv", **options})
+  gen, disc, vg, vd, z, y = init(config)
+  s = config.data.image_size
+  levels = int(np.log2(s // 4))
+  out = gen.apply(vg, z, y)
+  assert out.shape == (4, s, s, 1)
+  assert np.all(np.isfinite(out)) and out.min() >= 0 and out.max() <= 1
+  assert {f"block{i}_conv0" for i in range(levels)} <= set(vg["params"])
+  assert f"block{levels}_conv0" not in vg["params"]
+  kw = {"mutable": ["spectral"]} if config.model.spectral_norm else {}
+  logits = disc.apply(vd, out, y, **kw)
+  logits = logits[0] if kw else logits
+  assert logits.shape == (4,) and np.all(np.isfinite(logits))
+  d_blocks = {k for k in (vd["params"]) if k.startswith("block")
+              or k.startswith("sn_block")}
+  assert len({k.split("_conv")[0].split("_shortcut")[0] for k in d_blocks}) \
+      == levels
+
+
+def test_resnet_rejects_sizes_off_the_ladder():
+  config = make_config(model__arch="resnet", data__image_size=24)
+  with pytest.raises(ValueError, match="image_size=24"):
+    init(config)
+
+
+def test_mbstd_makes_d_see_batch_variety():
+  config = make_config(model__mbstd=True)
+  _, disc, _, vd, _, y = init(config)
+  s = config.data.image_size
+  rng = np.random.RandomState(0)
+  first = rng.rand(1, s, s, 1).astype(np.float32)
+  same = np.repeat(first, 4, axis=0)
+  varied = np.concatenate([first, rng.rand(3, s, s, 1).astype(np.float32)])
+  a = disc.apply(vd, same, y)[0]
+  b = disc.apply(vd, varied, y)[0]
+  assert abs(float(a - b)) > 1e-6  # sample 0's logit depends on the others
+  config_off = make_config()
+  _, disc_off, _, vd_off, _, _ = init(config_off)
+  a = disc_off.apply(vd_off, same, y)[0]
+  b = disc_off.apply(vd_off, varied, y)[0]
+  assert float(a) == pytest.approx(float(b), abs=1e-6)
+  # The extra channel: the std over each group, broadcast spatially.
+  x = jnp.asarray(varied)
+  out = cgan.minibatch_stddev(x, 4)
+  assert out.shape == (4, s, s, 2)
+  expect = np.mean(np.std(varied, axis=0))
+  np.testing.assert_allclose(out[..., 1], expect, rtol=1e-4)
+
+
+@pytest.mark.parametrize("options", [
+    dict(model__upsample="resize_conv"),
+    dict(model__arch="resnet", model__upsample="resize_conv",
+         model__conditioning="projection", model__spectral_norm=True,
+         train__loss="hinge", model__mbstd=True, train__ema_decay=0.9,
+         train__augment="diffaugment"),
+])
+def test_new_options_train(options):
+  config = make_config(**options)
+  state = train_lib.create_state(config, NUM_CLASSES)
+  step = jax.jit(train_lib.make_train_step(config, NUM_CLASSES))
+  rng = np.random.RandomState(0)
+  n, s = config.train.batch_size, config.data.image_size
+  images = (rng.rand(n, s, s, 1) > 0.7).astype(np.float32)
+  labels = (np.arange(n) % NUM_CLASSES).astype(np.int32)
+  before = jax.tree.map(np.asarray, state.params_g)
+  for _ in range(3):
+    state, metrics = step(state, images, labels)
+  assert all(np.isfinite(float(v)) for v in metrics.values())
+  changed = jax.tree.map(lambda a, b: not np.allclose(a, b), before,
+                         jax.tree.map(np.asarray, state.params_g))
+  assert all(jax.tree.leaves(changed))
+
+
+def test_resize_conv_and_resnet_use_onednn_when_asked():
+  from sigjax.ops import onednn  # pylint: disable=import-outside-toplevel
+  if not onednn.available():
+    pytest.skip(f"oneDNN library unavailable here: {onednn.why()}")
+  for options in (dict(model__upsample="resize_conv"),
+                  dict(model__arch="resnet", model__upsample="resize_conv")):
+    config = make_config(model__conv_impl="onednn",
+                         model__conv_transpose="onednn", **options)
+    gen, _, vg, _, z, y = init(config)
+    text = jax.jit(lambda v: gen.apply(v, z, y)).lower(vg).as_text()
+    assert "custom_call" in text and "onednn" in text.lower()
+    ref = make_config(model__conv_impl="xla", model__conv_transpose="phase",
+                      **options)
+    gen_ref, _, _, _, _, _ = init(ref)
+    np.testing.assert_allclose(gen.apply(vg, z, y), gen_ref.apply(vg, z, y),
+                               atol=1e-5)
+
+
+def test_generate_writes_binary_ink_by_default(tmp_path):
+  from sigjax import train_loop  # pylint: disable=import-outside-toplevel
+  config = make_config()
+  config.data.synthetic_per_class = 8
+  run = str(tmp_path / "run")
+  train_loop.run(config, run)
+  for output, expect_binary in (("binary", True), ("raw", False)):
+    gconfig = generate_config.get_config("test")
+    gconfig.gan_workdir = run
+    gconfig.output = output
+    out = str(tmp_path / output)
+    generate_lib.run(gconfig, out)
+    pixels = np.concatenate([
+        np.asarray(__import__("PIL.Image", fromlist=["Image"]).open(
+            os.path.join(out, "images", d, f)).convert("L")).ravel()
+        for d in os.listdir(os.path.join(out, "images"))
+        for f in os.listdir(os.path.join(out, "images", d))])
+    values = set(np.unique(pixels).tolist())
+    if expect_binary:
+      assert values <= {0, 255}
+    else:
+      assert len(values) > 2
+    assert f'"output": "{output}"' in open(
+        os.path.join(out, "generate.json")).read()
+  gen = inference.load_generator(run)
+  raw = gen.sample([0, 1], seed=3)
+  np.testing.assert_array_equal(gen.sample([0, 1], seed=3, output="binary"),
+                                (raw >= 0.5).astype(np.float32))
+  with pytest.raises(ValueError, match="output"):
+    gen.sample([0], output="gray")
