@@ -34,17 +34,10 @@ import numpy as np
 import tensorflow as tf
 
 from sigjax import preprocess
+from sigjax.errors import DataError  # also importable as sigjax.data.DataError
 
 SPLITS = ("train", "validation", "test", "all")
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
-
-
-class DataError(ValueError):
-  """The data cannot be used (missing/empty folder, empty class, bad setting).
-
-  The message names the folder or setting; ``launch.py`` turns it into a
-  non-zero exit.
-  """
 
 
 @dataclasses.dataclass

@@ -36,6 +36,8 @@ from etils import epath
 import numpy as np
 import tensorflow_datasets as tfds
 
+from sigjax.errors import DataError
+
 ENV_DIR = "SIGJAX_CROSS_MEDIA_DIR"
 MEDIA = ("paper", "ipad", "phone_in_hand", "phone_on_table")
 NAMES = ("Wang Tao", "Zhang Lei", "Guo Xin", "Chen Jing", "Zhao Xue",
@@ -210,11 +212,6 @@ class CrossMediaSignatures(tfds.core.GeneratorBasedBuilder):
       }
 
 
-def _data_error(msg):
-  from sigjax.data import DataError  # pylint: disable=g-import-not-at-top
-  return DataError(msg)
-
-
 def builder_from_data_config(data_cfg) -> CrossMediaSignatures:
   """The (prepared-or-not) builder for ``config.data``."""
   try:
@@ -223,7 +220,7 @@ def builder_from_data_config(data_cfg) -> CrossMediaSignatures:
                       data_cfg.variant, data_cfg.val_fraction,
                       data_cfg.test_fraction, data_cfg.seed)
   except ValueError as e:
-    raise _data_error(str(e)) from None
+    raise DataError(str(e)) from None
   registered = {c.name for c in CrossMediaSignatures.BUILDER_CONFIGS}
   config = cfg.name if cfg.name in registered else cfg
   return CrossMediaSignatures(config=config,
@@ -234,7 +231,7 @@ def prepare(builder: CrossMediaSignatures, manual_dir: Path) -> None:
   """Builds the dataset into the builder's data_dir unless already there."""
   manual_dir = Path(manual_dir)
   if not (manual_dir / "manifest.csv").is_file():
-    raise _data_error(
+    raise DataError(
         f"cross-media data not found at {manual_dir} (no manifest.csv); set "
         f"config.data.dir or ${ENV_DIR}")
   tfds.disable_progress_bar()  # one log line instead of bars in job logs

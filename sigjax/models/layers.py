@@ -22,12 +22,11 @@ from jax import lax
 import numpy as np
 
 from sigjax.ops import onednn
-
-
-def _same_pad_before(k: int, s: int) -> int:
-  """Left padding ``lax.conv_transpose`` uses for 'SAME' (its own rule)."""
-  pad_len = k + s - 2
-  return k - 1 if s > k - 1 else int(np.ceil(pad_len / 2))
+# The transposed conv's geometry lives below both this module and the oneDNN
+# ops; imported here under its old names.
+from sigjax.ops.geometry import _same_pad_before
+from sigjax.ops.geometry import adjoint_conv_pads
+from sigjax.ops.geometry import flip_io
 
 
 def phase_taps(k: int, s: int):
@@ -191,22 +190,6 @@ def _phase_forward(x, kernel, strides, precision):
     rows.append(jnp.stack(cols, axis=3))  # (B, H, W, sw, C)
   y = jnp.stack(rows, axis=2)  # (B, H, sh, W, sw, C)
   return y.reshape(b, h * sh, w * sw, cout)
-
-
-def flip_io(kernel):
-  """K (kh, kw, in, out) <-> G (kh, kw, out, in), taps reversed."""
-  return jnp.flip(kernel, (0, 1)).transpose(0, 1, 3, 2)
-
-
-def adjoint_conv_pads(x_hw, k_hw, strides):
-  """Padding of the stride-s conv z = conv(y, flip_io(K)) whose adjoint is
-  the 'SAME' transposed conv y = conv_transpose(x, K) (y is s times x's size;
-  z has x's size): low k - 1 - p, high what makes z exactly x's size."""
-  pads = []
-  for n, k, s in zip(x_hw, k_hw, strides):
-    q = k - 1 - _same_pad_before(k, s)
-    pads.append((q, s * (n - 1) + k - n * s - q))
-  return tuple(pads)
 
 
 def _phase_kernel_grad(x, dy, kernel_shape, strides, precision):

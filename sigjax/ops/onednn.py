@@ -36,6 +36,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from sigjax.ops import geometry
+
 _SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "onednn_conv.cc")
 _TARGETS = {"sigjax_onednn_conv_fwd": "SigjaxOnednnConvFwd",
             "sigjax_onednn_conv_bwd_data": "SigjaxOnednnConvBwdData",
@@ -249,10 +251,9 @@ def conv_transpose(x, kernel, strides):
   gradient."""
   _require()
   strides = tuple(int(s) for s in strides)
-  from sigjax.models import layers  # pylint: disable=g-import-not-at-top
   y_hw = tuple(n * s for n, s in zip(x.shape[1:3], strides))
-  pads = layers.adjoint_conv_pads(x.shape[1:3], kernel.shape[:2], strides)
-  g = layers.flip_io(kernel)
+  pads = geometry.adjoint_conv_pads(x.shape[1:3], kernel.shape[:2], strides)
+  g = geometry.flip_io(kernel)
   _, geom = _geometry(y_hw, g.shape[:2], strides, pads)
   if kernel.shape[3] == 1 and strides == (1, 1):
     return _bwd_data_xla_fwd(x, g, y_hw, geom)
@@ -264,7 +265,6 @@ def _bwd_data_xla_fwd(dy, w, in_hw, geom):
   """``_bwd_data`` for one output channel at stride 1 (G's last layer):
   oneDNN's backward-data kernel runs that at 14 GFLOP/s, XLA's convolution
   about 1.4x faster; the gradients stay oneDNN's (``_bwd_data``'s VJP)."""
-  from sigjax.models import layers  # pylint: disable=g-import-not-at-top
   del in_hw
   strides, lo, hi = geom
   kh, kw = w.shape[:2]
@@ -272,7 +272,7 @@ def _bwd_data_xla_fwd(dy, w, in_hw, geom):
   # flipped and in/out swapped, padded by k - 1 - pad on each side.
   pads = [(kh - 1 - lo[0], kh - 1 - hi[0]), (kw - 1 - lo[1], kw - 1 - hi[1])]
   return jax.lax.conv_general_dilated(
-      dy, layers.flip_io(w), strides, pads,
+      dy, geometry.flip_io(w), strides, pads,
       dimension_numbers=("NHWC", "HWIO", "NHWC"))
 
 
