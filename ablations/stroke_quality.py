@@ -11,12 +11,15 @@ upsampling, projection discriminator + class-conditional BatchNorm, hinge
 loss, spectral norm), so each row answers one question:
 
 * upsampling: ``dcgan`` vs ``dcgan_resize`` (5x5 transposed convs vs nearest
-  resize + 5x5 conv), ``modern`` vs ``modern_transpose``;
+  resize + 3x3 conv), ``modern`` vs ``modern_transpose``;
 * architecture: ``dcgan`` vs ``resnet`` (residual blocks, everything else the
   original's: concat conditioning, BCE, no SN);
 * conditioning, loss and regularisation: ``resnet`` -> ``resnet_proj`` ->
   ``modern`` (+ hinge + SN);
+* instance noise (binary ink, see ``train.instance_noise``): ``*_noise``;
 * EMA, augmentation, minibatch stddev, resolution: ``modern_*``.
+
+Variants are listed in the order they were run (most informative first).
 
 ``ablations/stroke_quality_seeds.py`` re-runs the final candidates with more
 seeds in the same OUT (finished runs are shared, not repeated). Wall times
@@ -32,9 +35,19 @@ _RESNET = {"model.arch": "resnet", "model.upsample": "resize_conv",
 _MODERN = {**_RESNET, "model.conditioning": "projection",
            "model.spectral_norm": True, "train.loss": "hinge"}
 
+_NOISE = {"train.instance_noise": 0.1}
+# Nearest resize + 3x3 conv (the usual resize-conv kernel; 5x5 at the
+# upsampled resolution costs 2.3x the transposed conv's step).
+_RESIZE = {"model.upsample": "resize_conv", "model.gen_kernel_size": 3}
+
 VARIANTS = [
     ("modern", _MODERN),
     ("dcgan", {}),
+    ("dcgan_resize_noise_ema", {**_RESIZE, **_NOISE,
+                                "train.ema_decay": 0.999}),
+    ("dcgan_noise", _NOISE),
+    ("dcgan_resize", _RESIZE),
+    ("modern_noise", {**_MODERN, **_NOISE}),
     ("resnet", _RESNET),
     ("modern_ema", {**_MODERN, "train.ema_decay": 0.999}),
     ("modern_transpose", {**_MODERN, "model.upsample": "transpose"}),
@@ -42,7 +55,6 @@ VARIANTS = [
     ("modern_mbstd", {**_MODERN, "model.mbstd": True}),
     ("modern_diffaug", {**_MODERN, "train.augment": "diffaugment",
                         "train.diffaugment_policy": "translation,cutout"}),
-    ("dcgan_resize", {"model.upsample": "resize_conv"}),
     ("modern_128", {**_MODERN, "data.image_size": 128}),
 ]
 

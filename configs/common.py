@@ -74,6 +74,7 @@ def base_config() -> ml_collections.ConfigDict:
   # convolution: no checkerboard by construction).
   m.upsample = "transpose"
   m.resize_method = "nearest"  # 'nearest' or 'bilinear'
+  m.gen_kernel_size = 0  # DCGAN G's kernel size; 0 = kernel_size (D's too)
   m.mbstd = False  # minibatch-stddev channel in D (Karras et al. 2018)
 
   t = config.train = ml_collections.ConfigDict()
@@ -104,6 +105,8 @@ def base_config() -> ml_collections.ConfigDict:
   t.ada_speed = 5e-4  # ada: change of p per step (p moves by 1 in 2000 steps)
   t.ema_decay = 0.0  # EMA of G's weights for samples/inference; 0 = off
   t.d_steps = 1  # D updates per G update, each on its own real batch
+  # Std of Gaussian noise added to every image D sees (real and fake); 0 = off.
+  t.instance_noise = 0.0
 
   config.compilation_cache_dir = ""  # '' = <workdir>/../.jax_cache
   # XLA:CPU convolutions: 'eigen' (XLA's own, measured fastest) or 'ynnpack'
@@ -140,7 +143,7 @@ def check_gan_options(config) -> None:
     if value not in choices:
       raise ValueError(f"{section}.{name}={value!r}: use {_or(choices)}")
   t = config.train
-  for name in ("gp_weight", "r1_gamma", "ada_speed"):
+  for name in ("gp_weight", "r1_gamma", "ada_speed", "instance_noise"):
     value = gan_option(config, "train", name, 0.0)
     if not value >= 0:
       raise ValueError(f"train.{name}={value!r}: must be >= 0")

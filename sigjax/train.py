@@ -44,6 +44,12 @@ when set, so the default step is the original's, bit for bit):
   keeping its own rows) with fresh noise, then one G update. ``state.step``
   counts G updates; D's Adam count advances by k per step. Batch and noise
   still depend only on (seed, step), so resumption stays exact.
+* ``train.instance_noise`` = s > 0: every image D sees (real and fake, in
+  the D and the G update, after any augmentation) gets fresh Gaussian noise
+  of std s (Sønderby et al. 2017, "instance noise"). Binary ink makes the
+  real distribution a set of corners of the unit cube that G's sigmoid only
+  reaches by saturating (where its gradient vanishes); with noise the two
+  distributions overlap and D cannot reward saturation itself.
 * ``train.ema_decay`` = d > 0: after the G update, ``params_g_ema`` <- d *
   params_g_ema + (1 - d) * params_g (started from the initial weights), and
   ``batch_stats_g_ema`` are the BatchNorm running statistics of the EMA
@@ -144,6 +150,7 @@ class Options:
   ema_decay: float = 0.0
   d_steps: int = 1
   spectral_norm: bool = False
+  instance_noise: float = 0.0
 
   @classmethod
   def from_config(cls, config) -> "Options":
@@ -160,6 +167,7 @@ class Options:
         ada_interval=int(get("ada_interval", 4)),
         ada_speed=float(get("ada_speed", 5e-4)),
         ema_decay=float(get("ema_decay", 0.0)), d_steps=int(get("d_steps", 1)),
+        instance_noise=float(get("instance_noise", 0.0)),
         spectral_norm=bool(common.gan_option(config, "model", "spectral_norm",
                                              False)))
 
@@ -202,10 +210,13 @@ def make_train_step(config, num_classes: int):
     return logits, new[cgan.SPECTRAL]
 
   def aug(x, key, ada_p):
-    if o.augment == "none":
-      return x
-    return augment_lib.augment(x, key, o.ops,
-                               p=ada_p if o.augment == "ada" else None)
+    if o.augment != "none":
+      x = augment_lib.augment(x, key, o.ops,
+                              p=ada_p if o.augment == "ada" else None)
+    if o.instance_noise:
+      x = x + o.instance_noise * jax.random.normal(
+          jax.random.fold_in(key, 0x1A5E), x.shape, x.dtype)
+    return x
 
   def d_update(state, params_d, opt_state_d, spectral, images, labels, k_z,
                k_aug, ada_p):
@@ -351,8 +362,3 @@ def fixed_noise(config, num_classes: int):
   labels = jnp.repeat(jnp.arange(num_classes, dtype=jnp.int32), k)
   return z, labels
 
-
-def run(config, workdir: str):
-  """Trains ``config`` in ``workdir`` (resuming it); see ``sigjax.train_loop``."""
-  from sigjax import train_loop  # pylint: disable=g-import-not-at-top
-  return train_loop.run(config, workdir)

@@ -178,7 +178,7 @@ def test_mbstd_makes_d_see_batch_variety():
     dict(model__arch="resnet", model__upsample="resize_conv",
          model__conditioning="projection", model__spectral_norm=True,
          train__loss="hinge", model__mbstd=True, train__ema_decay=0.9,
-         train__augment="diffaugment"),
+         train__augment="diffaugment", train__instance_noise=0.1),
 ])
 def test_new_options_train(options):
   config = make_config(**options)
@@ -245,3 +245,19 @@ def test_generate_writes_binary_ink_by_default(tmp_path):
                                 (raw >= 0.5).astype(np.float32))
   with pytest.raises(ValueError, match="output"):
     gen.sample([0], output="gray")
+
+
+def test_instance_noise_reaches_d_and_is_validated():
+  images = (np.random.RandomState(0).rand(8, 16, 16, 1) > 0.7).astype(
+      np.float32)
+  labels = (np.arange(8) % NUM_CLASSES).astype(np.int32)
+  losses = {}
+  for noise in (0.0, 0.5):
+    config = make_config(train__instance_noise=noise)
+    state = train_lib.create_state(config, NUM_CLASSES)
+    _, metrics = jax.jit(train_lib.make_train_step(config, NUM_CLASSES))(
+        state, images, labels)
+    losses[noise] = float(metrics["d_loss"])
+  assert np.isfinite(losses[0.5]) and losses[0.5] != losses[0.0]
+  with pytest.raises(ValueError, match="instance_noise"):
+    train_lib.Options.from_config(make_config(train__instance_noise=-1.0))

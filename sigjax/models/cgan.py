@@ -485,7 +485,8 @@ def build_models(config, num_classes: int):
   gen = Generator(
       num_classes=num_classes, image_size=size, latent_dim=m.latent_dim,
       channels=tuple(m.gen_channels), strides=tuple(m.gen_strides),
-      kernel_size=m.kernel_size, bn_momentum=m.bn_momentum,
+      kernel_size=int(opt("gen_kernel_size", 0)) or m.kernel_size,
+      bn_momentum=m.bn_momentum,
       bn_epsilon=m.bn_epsilon, conv_transpose=conv_transpose, dtype=m.dtype,
       conditioning=conditioning, upsample=up, resize_method=resize_method,
       conv_impl=conv_impl)
