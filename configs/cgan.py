@@ -6,6 +6,14 @@ Presets are chosen after a colon: ``--config=configs/cgan.py:paper``.
   128-64-32-1 / 32-64-128-256, Adam(2e-4, b1=0.5)).
 * ``cpu`` (default): a schedule that shows class-conditional signatures on a
   2-core CPU in minutes; see BUILD_NOTES.md for how it departs from ``paper``.
+* ``quality``: the recipe for real work, chosen from the stroke-quality
+  sweep (``ablations/stroke_quality.py``, BUILD_NOTES.md, issue 11): the
+  ``cpu`` widths and batch with nearest resize + 3x3 convolutions in G
+  instead of transposed convolutions (no checkerboard), instance noise on
+  D's inputs (binary ink otherwise drives G's sigmoid into saturation) and an
+  EMA generator; sized for about 30 minutes on a 2-core CPU.
+* ``quality_gpu``: the same recipe at the paper's widths, batch and 20000
+  steps, for one GPU.
 * ``test``: tiny widths and a handful of steps, for the test suite.
 """
 
@@ -33,6 +41,21 @@ def get_config(preset: str = "cpu") -> ml_collections.ConfigDict:
     config.train.log_every = 50
     config.train.sample_every = 250
     config.train.checkpoint_every = 500
+  elif preset in ("quality", "quality_gpu"):
+    m, t = config.model, config.train
+    m.upsample = "resize_conv"
+    m.resize_method = "nearest"
+    m.gen_kernel_size = 3
+    t.instance_noise = 0.1
+    t.ema_decay = 0.999
+    if preset == "quality":
+      m.gen_channels = (64, 32, 16, 1)
+      m.disc_channels = (16, 32, 64, 64)
+      t.batch_size = 32
+      t.steps = 3000
+      t.log_every = 50
+      t.sample_every = 500
+      t.checkpoint_every = 500
   elif preset == "test":
     config.data.synthetic_per_class = 16
     config.data.num_classes = 3
@@ -48,5 +71,6 @@ def get_config(preset: str = "cpu") -> ml_collections.ConfigDict:
     config.train.samples_per_class = 2
   else:
     raise ValueError(
-        f"configs/cgan.py: unknown preset {preset!r}; use paper, cpu or test")
+        f"configs/cgan.py: unknown preset {preset!r}; use paper, cpu, "
+        "quality, quality_gpu or test")
   return config
