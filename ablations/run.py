@@ -316,14 +316,14 @@ class Interrupted(RuntimeError):
 def run_job(job: Job, sweep: Sweep) -> dict:
   """Trains (resuming) and evaluates one run; returns its DONE record."""
   from sigjax import evaluate  # pylint: disable=g-import-not-at-top
-  from sigjax import train as train_lib  # pylint: disable=g-import-not-at-top
+  from sigjax import train_loop  # pylint: disable=g-import-not-at-top
   _check_identity(job, sweep)
   timing_path = os.path.join(job.dir, "train_time.json")
   timing = _read_json(timing_path, {"train_time_s": 0.0, "attempts": 0})
   logging.info("=== %s seed %d: training in %s", job.variant, job.seed,
                job.train_dir)
   t0 = time.time()
-  state = train_lib.run(job.train_config, job.train_dir)
+  state = train_loop.run(job.train_config, job.train_dir)
   steps = int(np.asarray(state.step))
   if steps > int(timing.get("steps", 0)):  # this call trained something
     timing["train_time_s"] += time.time() - t0
@@ -471,12 +471,25 @@ def run_sweep(sweep, workdir: str, only: Optional[Sequence[str]] = None,
             f"overrides={job.overrides}")
     return jobs
   os.makedirs(workdir, exist_ok=True)
+  from sigjax import console  # pylint: disable=g-import-not-at-top
+  done = [job for job in jobs if status(job) == "done"]
+  done_ids = {id(job) for job in done}
+  for job in done:
+    logging.info("=== %s seed %d: done, skipped", job.variant, job.seed)
+  # One line per finished run (each run's training shows its own progress):
+  # runs done out of this shard's, the run's scores, the time left.
+  progress = console.Progress(len(jobs), title="sweep", unit="run",
+                              start=len(done), warmup=False, live=False)
   for job in jobs:
-    if status(job) == "done":
-      logging.info("=== %s seed %d: done, skipped", job.variant, job.seed)
+    if id(job) in done_ids:
       continue
-    run_job(job, sweep)
+    record = run_job(job, sweep)
     collect(sweep, workdir)  # tables stay current as runs finish
+    shown = {"run": f"{job.variant}/seed_{job.seed}"}
+    shown.update({k: record[k] for k in ("cas_accuracy", "fid")
+                  if isinstance(record.get(k), (int, float))})
+    progress.update(progress.done + 1, shown, log=True)
+  progress.close()
   return collect(sweep, workdir)
 
 
@@ -484,6 +497,10 @@ def main(argv):
   del argv
   if not FLAGS.sweep or not FLAGS.workdir:
     raise app.UsageError("--sweep and --workdir are required")
+  from sigjax import console  # pylint: disable=g-import-not-at-top
+  log_path = console.setup(FLAGS.workdir, "sweep")
+  logging.info("Sweep %s in %s; full log: %s", FLAGS.sweep,
+               os.path.abspath(FLAGS.workdir), log_path)
   only = [s for s in (FLAGS.only or "").split(",") if s]
   try:
     t0 = time.time()
@@ -497,8 +514,9 @@ def main(argv):
     print(f"error: {e}", file=sys.stderr)
     sys.exit(2)
   except Exception as e:  # pylint: disable=broad-except
-    if type(e).__name__ in ("DataError", "CheckpointError", "ConfigError",
-                            "EvaluationError", "NonFiniteLossError"):
+    if any(c.__name__ in ("DataError", "CheckpointError", "ConfigError",
+                          "EvaluationError", "NonFiniteLossError")
+           for c in type(e).__mro__):  # WorkdirMismatchError: a CheckpointError
       print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
       sys.exit(2)
     raise
@@ -514,4 +532,5 @@ if __name__ == "__main__":
   flags.DEFINE_bool("dry_run", False, "Validate and print the plan only.")
   flags.DEFINE_bool("collect_only", False, "Only (re)write the tables.")
   FLAGS = flags.FLAGS
-  app.run(main)
+  from sigjax import console  # pylint: disable=g-import-not-at-top
+  app.run(main, argv=console.expand_verbose_flag(sys.argv))

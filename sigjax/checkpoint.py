@@ -4,9 +4,21 @@ A checkpoint holds two items: ``state`` (the whole train state: parameters,
 optimizer state, BatchNorm statistics, step and PRNG key) and ``meta`` (JSON:
 class names, image size, step), so that ``sigjax.inference`` can rebuild a
 generator from the directory alone. Orbax writes each step to a temporary
-directory and renames it when complete, so a run killed mid-save leaves the
-previous checkpoints intact. A checkpoint that is there but unreadable
-(truncated or deleted files) is reported and the one before it is used.
+directory (``<step>.orbax-checkpoint-tmp``) and renames it when complete, so
+a run killed mid-save leaves the previous checkpoints intact.
+
+When training resumes (``restore_latest(..., move_aside=True)``):
+
+* an unfinished save (a temporary directory left by a killed process) and a
+  checkpoint that is there but unreadable (truncated or overwritten files)
+  are moved aside, never deleted: renamed ``<step>.unfinished-<time>`` /
+  ``<step>.unreadable-<time>`` in the same folder, names Orbax does not read
+  as steps, with the reason in the log. The newest readable checkpoint is
+  used and the run saves that step number again later without conflict.
+* a checkpoint whose state has other shapes or fields than the config's (a
+  workdir holding a run of another config) is not unreadable: it raises
+  ``WorkdirMismatchError`` naming the difference and moves nothing.
+  ``config_differences`` compares the saved ``config.json`` beforehand.
 
 The state is stored as a dict of its fields without the empty ones (the
 ``{}`` of training options that are off, see ``sigjax.train.TrainState``), so
@@ -15,16 +27,29 @@ exist, and runs saved before an option was added still restore.
 """
 
 import dataclasses
+import json
 import os
-from typing import Any, Optional
+import time
+from typing import Any, Callable, Optional
 
 from absl import logging
+from etils import epath
 import jax
 import orbax.checkpoint as ocp
+
+from configs import common
+
+# Orbax's temporary directories: <step>.orbax-checkpoint-tmp[-<timestamp>].
+_TMP_MARK = ".orbax-checkpoint-tmp"
 
 
 class CheckpointError(RuntimeError):
   """No usable checkpoint where one was required."""
+
+
+class WorkdirMismatchError(CheckpointError):
+  """The workdir holds a run of a different config: its checkpoints cannot
+  continue this one (nothing is moved or changed)."""
 
 
 def checkpoint_dir(workdir: str) -> str:
@@ -67,14 +92,129 @@ def save(manager: ocp.CheckpointManager, step: int, state: Any,
       meta=ocp.args.JsonSave(dict(meta, step=int(step)))), force=True)
 
 
+def _is_primary() -> bool:
+  return jax.process_index() == 0
+
+
+def _sync(name: str) -> None:
+  """All processes wait here (a no-op with one process)."""
+  if jax.process_count() > 1:
+    from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
+    multihost_utils.sync_global_devices(name)
+
+
+def set_aside(directory, name: str, kind: str, reason: str) -> str:
+  """Renames ``directory/name`` to ``directory/<name>.<kind>-<UTC time>``
+  (Orbax reads neither as a step nor as a temporary save), logs why and
+  returns the new path. Only the first process renames."""
+  src = os.path.join(str(directory), name)
+  stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+  step = name.split(".", 1)[0]
+  dst = os.path.join(str(directory), f"{step}.{kind}-{stamp}")
+  k = 1
+  while os.path.exists(dst):
+    k += 1
+    dst = os.path.join(str(directory), f"{step}.{kind}-{stamp}-{k}")
+  if _is_primary():
+    os.rename(src, dst)
+  logging.warning("Moved checkpoint %s aside to %s (kept, not deleted; remove "
+                  "it when you no longer need it): %s.", src, dst, reason)
+  return dst
+
+
+def move_aside_unfinished(manager: ocp.CheckpointManager) -> list:
+  """Moves aside Orbax's temporary directories (saves that never finished:
+  the process was killed mid-save); returns their new paths."""
+  directory = str(manager.directory)
+  if not os.path.isdir(directory):
+    return []
+  names = sorted(n for n in os.listdir(directory) if _TMP_MARK in n
+                 and os.path.isdir(os.path.join(directory, n)))
+  moved = [set_aside(directory, n, "unfinished",
+                      "an unfinished save (the process stopped before Orbax "
+                      "completed it)") for n in names]
+  _sync("sigjax_move_aside_unfinished")
+  return moved
+
+
+def holds_checkpoints(manager: ocp.CheckpointManager) -> bool:
+  """Whether the checkpoint folder holds a checkpoint or an unfinished save
+  (what a resumed run would use or move aside)."""
+  directory = str(manager.directory)
+  return bool(manager.all_steps()) or (os.path.isdir(directory) and any(
+      _TMP_MARK in n for n in os.listdir(directory)))
+
+
+def _key_name(k) -> str:
+  for attr in ("key", "name", "idx"):
+    if hasattr(k, attr):
+      return str(getattr(k, attr))
+  return str(k)
+
+
+def _shapes(tree) -> dict:
+  """{'a/b/c': shape} of the array leaves of ``tree``."""
+  leaves, _ = jax.tree_util.tree_flatten_with_path(tree)
+  return {"/".join(_key_name(k) for k in path): tuple(getattr(leaf, "shape", ()))
+          for path, leaf in leaves}
+
+
+def state_differences(saved_tree, target_tree, limit: int = 4) -> list:
+  """How the arrays of a saved state differ from the target's (names and
+  shapes); [] when they match."""
+  saved, target = _shapes(saved_tree), _shapes(target_tree)
+  out = []
+  # Parameters first (optimizer moments repeat their shapes).
+  order = lambda k: (not k.startswith("params"), k.startswith("opt_state"), k)
+  for k in sorted(set(saved) | set(target), key=order):
+    if k not in target:
+      out.append(f"{k} {saved[k]} is in the checkpoint only")
+    elif k not in saved:
+      out.append(f"{k} {target[k]} is in this config's state only")
+    elif saved[k] != target[k]:
+      out.append(f"{k}: saved {saved[k]}, now {target[k]}")
+  if len(out) > limit:
+    out = out[:limit] + [f"and {len(out) - limit} more"]
+  return out
+
+
+def _saved_state_metadata(manager, step: int):
+  """The array metadata (names, shapes) of step's ``state``, or None when it
+  cannot be read (then the checkpoint is damaged, not different)."""
+  path = epath.Path(manager.directory) / str(step) / "state"
+  try:
+    return ocp.StandardCheckpointHandler().metadata(path)
+  except Exception:  # pylint: disable=broad-except
+    return None
+
+
+def _read_step_meta(manager, step: int) -> Optional[dict]:
+  try:
+    return manager.restore(step, args=ocp.args.Composite(
+        meta=ocp.args.JsonRestore()))["meta"]
+  except Exception:  # pylint: disable=broad-except
+    return None
+
+
 def restore_latest(manager: ocp.CheckpointManager, abstract_state: Any,
-                   step: Optional[int] = None):
+                   step: Optional[int] = None, *, move_aside: bool = False,
+                   check_meta: Optional[Callable[[dict], Optional[str]]] = None):
   """Restores the newest readable checkpoint (or exactly ``step``).
 
   Returns ``(state, meta)`` or ``(None, None)`` when the directory holds no
-  checkpoint. Corrupt checkpoints are logged and skipped, newest first; if
-  none can be read a ``CheckpointError`` names the directory.
+  checkpoint. Unreadable checkpoints are logged and skipped, newest first;
+  with ``move_aside`` (training resumes) they and unfinished saves are moved
+  aside (see the module docstring) once a readable one is found, so Orbax
+  can save their steps again. If none can be read a ``CheckpointError`` names
+  the directory and nothing is moved.
+
+  A checkpoint whose state arrays differ from ``abstract_state``'s (names or
+  shapes), or whose metadata ``check_meta(meta)`` objects to (it returns a
+  message), raises ``WorkdirMismatchError``: that is another run's
+  checkpoint, not a damaged one.
   """
+  if move_aside:
+    move_aside_unfinished(manager)
   steps = sorted(manager.all_steps(), reverse=True)
   if step is not None:
     if step not in steps:
@@ -85,21 +225,154 @@ def restore_latest(manager: ocp.CheckpointManager, abstract_state: Any,
   if not steps:
     return None, None
   abstract_state = _with_local_sharding(abstract_state)
-  errors = []
+  target = _pack(abstract_state)
+  errors, unreadable = [], []
   for s in steps:
+    meta = _read_step_meta(manager, s)
+    if meta is not None and check_meta is not None:
+      problem = check_meta(meta)
+      if problem:
+        raise WorkdirMismatchError(problem)
     try:
       restored = manager.restore(s, args=ocp.args.Composite(
-          state=ocp.args.StandardRestore(_pack(abstract_state)),
+          state=ocp.args.StandardRestore(target),
           meta=ocp.args.JsonRestore()))
-      if errors:
-        logging.warning("Using checkpoint step %d after skipping unreadable "
-                        "newer ones: %s", s, "; ".join(errors))
-      return _unpack(abstract_state, restored["state"]), restored["meta"]
     except Exception as e:  # pylint: disable=broad-except
-      msg = f"step {s} in {manager.directory} is unreadable ({type(e).__name__}: {e})"
-      logging.error("Checkpoint %s", msg)
+      saved = _saved_state_metadata(manager, s)
+      diffs = state_differences(saved, target) if saved is not None else []
+      if diffs:
+        raise WorkdirMismatchError(
+            f"{manager.directory} holds checkpoints of a different model: "
+            f"step {s}'s state differs from this config's "
+            f"({'; '.join(diffs)}). Use a new --workdir for this config "
+            "(nothing was moved or changed).") from e
+      why = f"{type(e).__name__}: {_first_line(e)}"
+      msg = f"step {s} in {manager.directory} is unreadable ({why})"
+      logging.warning("Checkpoint %s.", msg)
       errors.append(msg)
-  raise CheckpointError("No readable checkpoint: " + " | ".join(errors))
+      unreadable.append((s, why))
+      continue
+    if unreadable:
+      logging.warning("Using checkpoint step %d (newer ones are unreadable).",
+                      s)
+      if move_aside:
+        for bad, why in unreadable:
+          move_aside_step(manager, bad, f"it is unreadable ({why})")
+        _sync("sigjax_move_aside_unreadable")
+        manager.reload()
+    return _unpack(abstract_state, restored["state"]), restored["meta"]
+  raise CheckpointError(
+      "No readable checkpoint: " + " | ".join(errors) + ". Nothing was moved; "
+      "if these checkpoints are lost, move that checkpoints/ folder aside to "
+      "start over, or use a new --workdir.")
+
+
+def move_aside_step(manager: ocp.CheckpointManager, step: int,
+                    reason: str) -> str:
+  """Moves checkpoint ``step`` aside (``<step>.unreadable-<time>``)."""
+  return set_aside(manager.directory, str(step), "unreadable", reason)
+
+
+def _first_line(e: BaseException, limit: int = 300) -> str:
+  text = str(e).strip().splitlines()
+  text = text[0] if text else ""
+  return text if len(text) <= limit else text[:limit] + "..."
+
+
+# Config fields a resumed run may change although they sit in the sections
+# compared below: how the same step is lowered and computed.
+_MODEL_FREE = ("conv_transpose", "conv_impl", "dtype")
+# data fields that decide which images a run learns from, by data.source.
+_DATA_FIELDS = {
+    "*": ("source", "image_size", "split", "seed", "fraction"),
+    "synthetic": ("num_classes", "synthetic_per_class"),
+    "folder": ("val_fraction", "test_fraction"),
+    "cross_media": ("label", "media", "variant"),
+}
+# train fields that add parts to the state: (field, what the state depends
+# on, shown as).
+_TRAIN_STATE = (
+    ("ema_decay", lambda v: float(v) > 0, "on (> 0) or off (0)"),
+    ("augment", lambda v: v == "ada", "'ada' (its p is in the state) or not"),
+)
+
+
+def _json(value):
+  return json.loads(json.dumps(value, default=str))
+
+
+def config_differences(saved: dict, config) -> list:
+  """What makes ``config`` another run than the ``saved`` one (the
+  ``config.json`` of a workdir), as "field: saved X, now Y" lines.
+
+  Compared: the model (all of it but how it is lowered: conv_transpose,
+  conv_impl, dtype), the data fields that choose the training images (by
+  source; not data.dir, which may move) and the train fields that add parts
+  to the state (EMA weights, ADA's p). Everything else (train.steps, log,
+  sample and checkpoint intervals, learning rates...) may change on resume.
+  A field the saved config lacks (saved by older code, before the field
+  existed) counts as its default, so older runs resume.
+  """
+  new = _json(json.loads(config.to_json_best_effort())
+              if hasattr(config, "to_json_best_effort") else config)
+  saved = _json(saved)
+  defaults = _json(json.loads(common.base_config().to_json_best_effort()))
+  out = []
+
+  def value(tree, section, name):
+    sec = tree.get(section)
+    if isinstance(sec, dict) and name in sec:
+      return True, sec[name]
+    return False, None
+
+  def compare(section, name, same=None, shown=None):
+    has_new, now = value(new, section, name)
+    if not has_new:
+      return  # a field this code no longer has
+    has_old, old = value(saved, section, name)
+    if not has_old:
+      has_default, old = value(defaults, section, name)
+      if not has_default:
+        return  # neither saved nor known: nothing to compare with
+    equal = (same(old) == same(now)) if same else old == now
+    if not equal:
+      note = f" ({shown})" if shown else ""
+      out.append(f"{section}.{name}: saved {old!r}, now {now!r}{note}")
+
+  if "job" in saved and saved["job"] != new.get("job"):
+    out.append(f"job: saved {saved['job']!r}, now {new.get('job')!r}")
+  for name in sorted(new.get("model", {})):
+    if name not in _MODEL_FREE:
+      compare("model", name)
+  source = new.get("data", {}).get("source")
+  saved_source = saved.get("data", {}).get("source", source)
+  for name in _DATA_FIELDS["*"] + _DATA_FIELDS.get(source, ()):
+    if name in _DATA_FIELDS["*"] or saved_source == source:
+      compare("data", name)
+  for name, same, shown in _TRAIN_STATE:
+    compare("train", name, same, shown)
+  return out
+
+
+def check_same_run(workdir: str, config) -> None:
+  """Raises ``WorkdirMismatchError`` when ``workdir/config.json`` holds a
+  run that ``config`` cannot continue (see ``config_differences``)."""
+  path = os.path.join(workdir, "config.json")
+  if not os.path.isfile(path):
+    return
+  try:
+    with open(path) as f:
+      saved = json.load(f)
+  except (OSError, ValueError) as e:
+    logging.warning("Could not read %s (%s); comparing the checkpoints' "
+                    "shapes only.", path, e)
+    return
+  diffs = config_differences(saved, config)
+  if diffs:
+    raise WorkdirMismatchError(
+        f"{os.path.abspath(workdir)} holds a run of a different config: "
+        + "; ".join(diffs) + ". Use a new --workdir for this config (or the "
+        "saved values to resume that run); nothing was moved or changed.")
 
 
 def read_meta(manager: ocp.CheckpointManager, steps) -> dict:

@@ -30,6 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from sigjax import console
 from sigjax import data as data_lib
 from sigjax import parallel
 
@@ -209,13 +210,20 @@ class Classifier:
     rng = parallel.replicate(jax.random.fold_in(jax.random.PRNGKey(seed), 1),
                              self.mesh)
     history: dict[str, list] = {}
+    # The console's progress display (sigjax.console): a bar on a terminal,
+    # else a line per epoch; the epoch lines below go to the log file.
+    progress = console.Progress(
+        epochs * steps_per_epoch, title=log_prefix.strip() or "classifier",
+        items_per_unit=self.batch_size, group=(steps_per_epoch, "epoch"),
+        enabled=jax.process_index() == 0)
     for epoch in range(epochs):
       sums = None
-      for _ in range(steps_per_epoch):
+      for i in range(steps_per_epoch):
         x, y = next(batches)
         x, y = parallel.shard_batch((x, y), self.mesh)
         state, m = self._train_step(state, x, y, rng)
         sums = m if sums is None else jax.tree.map(jnp.add, sums, m)
+        progress.update(epoch * steps_per_epoch + i + 1)
       row = {k: float(v) / steps_per_epoch
              for k, v in parallel.to_host(sums).items()}
       if val is not None and len(val[1]):
@@ -224,7 +232,10 @@ class Classifier:
       for k, v in row.items():
         history.setdefault(k, []).append(v)
       logging.info("%s epoch %d/%d %s", log_prefix, epoch + 1, epochs,
-                   " ".join(f"{k} {v:.4f}" for k, v in row.items()))
+                   " ".join(f"{k} {v:.4f}" for k, v in row.items()),
+                   extra=console.FILE_ONLY)
+      progress.update((epoch + 1) * steps_per_epoch, row, log=True)
+    progress.close()
     return FitResult(state=state, history=history,
                      steps=epochs * steps_per_epoch, seconds=time.time() - t0)
 

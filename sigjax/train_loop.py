@@ -1,9 +1,16 @@
 """The training loop around ``sigjax.train.train_step``.
 
 Owns everything with side effects: data iteration, device placement,
-metrics (``metrics.jsonl``, TensorBoard, a progress line), fixed-noise sample
-grids, Orbax checkpoints, SIGINT/SIGTERM handling and resumption. The step
-function itself stays pure.
+metrics (``metrics.jsonl``, TensorBoard, the ``sigjax.console`` progress
+display), fixed-noise sample grids, Orbax checkpoints, SIGINT/SIGTERM handling
+and resumption. The step function itself stays pure.
+
+``run(config, workdir)`` is the "train" job (``launch.py``). Resuming a
+workdir first compares its ``config.json`` with ``config``
+(``sigjax.checkpoint.check_same_run``: another run's workdir stops with
+``WorkdirMismatchError``, nothing touched), then restores the newest readable
+checkpoint, moving unreadable checkpoints and unfinished saves aside
+(``sigjax.checkpoint.restore_latest``).
 """
 
 import json
@@ -18,6 +25,7 @@ import jax
 import numpy as np
 
 from sigjax import checkpoint as ckpt
+from sigjax import console
 from sigjax import data as data_lib
 from sigjax import parallel
 from sigjax import train as train_lib
@@ -90,16 +98,22 @@ def run(config, workdir: str):
   parallel.setup_compilation_cache(
       config.compilation_cache_dir or parallel.default_cache_dir(workdir))
   is_main = jax.process_index() == 0
-  os.makedirs(os.path.join(workdir, "samples"), exist_ok=True)
   t = config.train
+  # Before anything is written: a workdir holding another config's run stops
+  # here, with its checkpoints and config.json untouched.
+  manager = ckpt.make_manager(workdir, t.keep_checkpoints, t.async_checkpoint)
+  if ckpt.holds_checkpoints(manager):
+    try:
+      ckpt.check_same_run(workdir, config)
+    except ckpt.WorkdirMismatchError:
+      manager.close()
+      raise
+  os.makedirs(os.path.join(workdir, "samples"), exist_ok=True)
 
   data = data_lib.load(config.data, config.data.split)
   num_classes = data.num_classes
   logging.info("Data: %d images, %d classes (%s) from %s.", len(data.labels),
                num_classes, ", ".join(data.class_names), data.source)
-  if is_main:
-    with open(os.path.join(workdir, "config.json"), "w") as f:
-      f.write(config.to_json_best_effort(indent=2))
 
   mesh = parallel.make_mesh()
   parallel.check_batch_size(t.batch_size, mesh, "config.train.batch_size")
@@ -108,15 +122,26 @@ def run(config, workdir: str):
   meta = {"class_names": list(data.class_names), "num_classes": num_classes,
           "image_size": config.data.image_size, "config": _config_dict(config)}
 
-  manager = ckpt.make_manager(workdir, t.keep_checkpoints, t.async_checkpoint)
+  def check_meta(old_meta):
+    if list(old_meta.get("class_names", meta["class_names"])) != \
+        meta["class_names"]:
+      return (f"{ckpt.checkpoint_dir(workdir)} was trained on classes "
+              f"{old_meta['class_names']} but config.data now gives "
+              f"{meta['class_names']}; use a new --workdir (nothing was "
+              "moved or changed).")
+    return None
+
   state = parallel.replicate(train_lib.create_state(config, num_classes), mesh)
-  restored, old_meta = ckpt.restore_latest(manager, ckpt.abstract(state))
+  try:
+    restored, _ = ckpt.restore_latest(manager, ckpt.abstract(state),
+                                      move_aside=True, check_meta=check_meta)
+  except Exception:
+    manager.close()
+    raise
+  if is_main:
+    with open(os.path.join(workdir, "config.json"), "w") as f:
+      f.write(config.to_json_best_effort(indent=2))
   if restored is not None:
-    if list(old_meta["class_names"]) != meta["class_names"]:
-      raise ValueError(
-          f"{ckpt.checkpoint_dir(workdir)} was trained on classes "
-          f"{old_meta['class_names']} but config.data now gives "
-          f"{meta['class_names']}; use a new --workdir.")
     state = restored
     logging.info("Resumed from step %d.", int(state.step))
   start = int(parallel.to_host(state.step))
@@ -154,6 +179,9 @@ def run(config, workdir: str):
 
   window = {"sums": {}, "n": 0, "t0": time.time(), "start": start}
   jsonl = open(metrics_path, "a") if is_main else None
+  progress = console.Progress(t.steps, title="train", unit="step",
+                              start=start, items_per_unit=t.batch_size,
+                              enabled=is_main)
 
   def consume(step, metrics):
     """Checks one step's metrics and logs every ``log_every`` steps."""
@@ -177,12 +205,21 @@ def run(config, workdir: str):
       if jsonl:
         jsonl.write(json.dumps({"step": step, **row}) + "\n")
         jsonl.flush()
+      # The console shows the progress display instead of this line.
       logging.info("step %d/%d  d_loss %.4f  g_loss %.4f  D(real) acc %.2f  "
                    "D(fake) acc %.2f  %.2f steps/s%s", step, t.steps,
                    row["d_loss"], row["g_loss"], row["d_real_acc"],
                    row["d_fake_acc"], rate,
-                   f"  ada_p {row['ada_p']:.3f}" if "ada_p" in row else "")
+                   f"  ada_p {row['ada_p']:.3f}" if "ada_p" in row else "",
+                   extra=console.FILE_ONLY)
+      shown = {"d_loss": row["d_loss"], "g_loss": row["g_loss"],
+               "D(real)": row["d_real_acc"], "D(fake)": row["d_fake_acc"]}
+      if "ada_p" in row:
+        shown["ada_p"] = row["ada_p"]
+      progress.update(step, shown, log=True)
       window.update(sums={}, n=0, t0=now, start=step)
+    else:
+      progress.update(step)
 
   pending = None
   step = start
@@ -214,6 +251,7 @@ def run(config, workdir: str):
       if pending is not None:
         consume(*pending)
   finally:
+    progress.close()
     manager.wait_until_finished()
     manager.close()
     writer.close()

@@ -16,7 +16,7 @@ from ablations import run as runner
 from configs import cgan
 from sigjax import checkpoint as ckpt
 from sigjax import evaluate
-from sigjax import train as train_lib
+from sigjax import train_loop
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SEEDS = (0, 1)
@@ -38,11 +38,11 @@ def tiny_sweep(extra_variant=None):
 
 
 class Calls:
-  """Wraps train.run / evaluate.run to record what the runner does."""
+  """Wraps train_loop.run / evaluate.run to record what the runner does."""
 
   def __init__(self, monkeypatch, root):
     self.root, self.train, self.eval = str(root), [], []
-    real_train, real_eval = train_lib.run, evaluate.run
+    real_train, real_eval = train_loop.run, evaluate.run
 
     def train(config, workdir):
       start = None
@@ -57,7 +57,7 @@ class Calls:
       self.eval.append(os.path.relpath(workdir, self.root))
       return real_eval(config, workdir)
 
-    monkeypatch.setattr(train_lib, "run", train)
+    monkeypatch.setattr(train_loop, "run", train)
     monkeypatch.setattr(evaluate, "run", ev)
 
 
@@ -76,7 +76,7 @@ def sweep_dir(tmp_path_factory):
             if (j.variant, j.seed) == ("half_data", 0)][0]
     cfg = half.train_config.copy_and_resolve_references()
     cfg.train.steps = 2
-    train_lib.run(cfg, half.train_dir)
+    train_loop.run(cfg, half.train_dir)
     for _ in range(2):
       calls.train.clear()
       calls.eval.clear()
@@ -159,7 +159,7 @@ def test_unknown_field_fails_before_training(tmp_path, monkeypatch):
   def no_training(*a, **k):
     raise AssertionError("trained despite a bad sweep")
 
-  monkeypatch.setattr(train_lib, "run", no_training)
+  monkeypatch.setattr(train_loop, "run", no_training)
   sweep = tiny_sweep(("bad", {"train.no_such_knob": 1}))
   with pytest.raises(runner.SweepError,
                      match=r"<sweep> \(variant bad\).*train\.no_such_knob"):

@@ -15,7 +15,7 @@ from nbclient import NotebookClient
 import pytest
 
 from configs import cgan
-from sigjax import train as train_lib
+from sigjax import train_loop
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOTEBOOK = os.path.join(REPO, "notebooks", "colab_sample.ipynb")
@@ -27,7 +27,7 @@ def tiny_run(tmp_path_factory):
   workdir = tmp_path_factory.mktemp("nb_run") / "tiny_run"
   config = cgan.get_config("test")
   config.train.steps = 2
-  train_lib.run(config, str(workdir))
+  train_loop.run(config, str(workdir))
   return workdir, config
 
 

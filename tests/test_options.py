@@ -19,6 +19,7 @@ from sigjax import checkpoint as ckpt
 from sigjax import inference
 from sigjax import losses
 from sigjax import train as train_lib
+from sigjax import train_loop
 from sigjax.models import cgan
 
 NUM_CLASSES = 3
@@ -422,9 +423,9 @@ def test_options_checkpoint_resume_log_and_inference(tmp_path):
               train__loss="hinge", train__augment="ada",
               train__ada_interval=1, train__ema_decay=0.5, train__d_steps=2)
   full = make_config(**opts)
-  train_lib.run(full, str(tmp_path / "full"))
-  train_lib.run(make_config(**opts, train__steps=2), str(tmp_path / "split"))
-  train_lib.run(full, str(tmp_path / "split"))
+  train_loop.run(full, str(tmp_path / "full"))
+  train_loop.run(make_config(**opts, train__steps=2), str(tmp_path / "split"))
+  train_loop.run(full, str(tmp_path / "split"))
   a = read_state(str(tmp_path / "full"), full)
   b = read_state(str(tmp_path / "split"), full)
   assert int(b.step) == full.train.steps

@@ -14,6 +14,7 @@ import pytest
 from configs import cgan as cgan_config
 from sigjax import checkpoint as ckpt
 from sigjax import train as train_lib
+from sigjax import train_loop
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -56,7 +57,7 @@ def assert_trees_close(a, b, atol):
 
 def test_train_writes_everything(tmp_path):
   config = tiny_config()
-  state = train_lib.run(config, str(tmp_path))
+  state = train_loop.run(config, str(tmp_path))
   assert int(state.step) == config.train.steps
   rows = [json.loads(l) for l in open(tmp_path / "metrics.jsonl")]
   assert [r["step"] for r in rows] == list(range(1, config.train.steps + 1))
@@ -79,7 +80,7 @@ def test_train_writes_everything(tmp_path):
 def test_params_change_and_losses_move(tmp_path):
   config = tiny_config(steps=2, checkpoint_every=100)
   state0 = train_lib.create_state(config, config.data.num_classes)
-  state = train_lib.run(config, str(tmp_path))
+  state = train_loop.run(config, str(tmp_path))
   moved = [not np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(
       jax.tree.leaves(state0.params_g), jax.tree.leaves(state.params_g))]
   assert all(moved)
@@ -90,9 +91,9 @@ def test_params_change_and_losses_move(tmp_path):
 
 def test_resume_equals_uninterrupted(tmp_path):
   full = tiny_config()
-  train_lib.run(full, str(tmp_path / "full"))
-  train_lib.run(tiny_config(steps=2), str(tmp_path / "split"))
-  train_lib.run(full, str(tmp_path / "split"))  # resumes at 2
+  train_loop.run(full, str(tmp_path / "full"))
+  train_loop.run(tiny_config(steps=2), str(tmp_path / "split"))
+  train_loop.run(full, str(tmp_path / "split"))  # resumes at 2
   a, _ = read_state(str(tmp_path / "full"), full)
   b, _ = read_state(str(tmp_path / "split"), full)
   assert int(b.step) == full.train.steps
@@ -103,7 +104,7 @@ def test_resume_equals_uninterrupted(tmp_path):
 
 def test_corrupt_latest_checkpoint_falls_back(tmp_path, caplog):
   config = tiny_config()
-  train_lib.run(config, str(tmp_path))
+  train_loop.run(config, str(tmp_path))
   latest = tmp_path / "checkpoints" / "4" / "state"
   for root, _, files in os.walk(latest):
     for f in files:
@@ -111,6 +112,7 @@ def test_corrupt_latest_checkpoint_falls_back(tmp_path, caplog):
         fh.write(b"garbage")
   state, meta = read_state(str(tmp_path), config)
   assert int(state.step) == 2 and meta["step"] == 2
+  assert sorted(os.listdir(tmp_path / "checkpoints")) == ["2", "4"]  # kept
 
 
 def test_non_finite_loss_stops_and_keeps_good_checkpoint(tmp_path, monkeypatch):
@@ -128,7 +130,7 @@ def test_non_finite_loss_stops_and_keeps_good_checkpoint(tmp_path, monkeypatch):
 
   monkeypatch.setattr(train_lib, "make_train_step", poisoned)
   with pytest.raises(train_lib.NonFiniteLossError, match="step 3"):
-    train_lib.run(config, str(tmp_path))
+    train_loop.run(config, str(tmp_path))
   manager = ckpt.make_manager(str(tmp_path), read_only=True)
   assert manager.all_steps() == [2]
 
@@ -171,7 +173,7 @@ def test_sigterm_saves_restorable_checkpoint(tmp_path):
 
 def test_load_generator_in_fresh_process(tmp_path):
   config = tiny_config()
-  train_lib.run(config, str(tmp_path))
+  train_loop.run(config, str(tmp_path))
   code = (
       "import numpy as np\n"
       "from sigjax.inference import load_generator\n"
@@ -194,7 +196,7 @@ def test_generate_job_writes_images_and_labels(tmp_path):
   from configs import generate as gen_config
   from sigjax import generate
   run_dir = str(tmp_path / "run")
-  train_lib.run(tiny_config(), run_dir)
+  train_loop.run(tiny_config(), run_dir)
   config = gen_config.get_config("test")
   config.gan_workdir = run_dir
   out = tmp_path / "out"
@@ -204,6 +206,13 @@ def test_generate_job_writes_images_and_labels(tmp_path):
   assert lines[0] == "path,label,class_name" and len(lines) == n + 1
   first = lines[1].split(",")[0]
   assert (out / first).exists()
+  # configs/generate.py without a preset composes with a cgan.py:test run
+  # (16x16, 3 classes): only gan_workdir is set.
+  config = gen_config.get_config()
+  config.gan_workdir = run_dir
+  generate.run(config, str(tmp_path / "out_default"))
+  lines = open(tmp_path / "out_default" / "labels.csv").read().splitlines()
+  assert len(lines) == 1 + tiny_config().data.num_classes * config.per_class
 
 
 def test_load_generator_errors_name_the_directory(tmp_path):
