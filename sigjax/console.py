@@ -283,43 +283,46 @@ class Progress:
       return f"{name} {current}/{n_groups}"
     return f"{self.unit} {self.done}/{self.total}"
 
-  def _fields(self) -> list:
-    fields = [f"{k} {_fmt_value(v)}" for k, v in self.metrics.items()]
+  def _speed_and_time(self) -> list:
+    out = []
     r = self.rate()
     if r and self.items_per_unit:
-      fields.append(f"{r * self.items_per_unit:.1f} {self.item_name}/s")
+      out.append(f"{r * self.items_per_unit:.1f} {self.item_name}/s")
     elif r and not self.items_per_unit:
       per = 1.0 / r
-      fields.append(f"{format_duration(per)}/{self.unit}" if per >= 1
-                    else f"{r:.2f} {self.unit}s/s")
+      out.append(f"{format_duration(per)}/{self.unit}" if per >= 1
+                 else f"{r:.2f} {self.unit}s/s")
     if self.done >= self.total:
-      fields.append(f"took {format_duration(_clock() - self.t_begin)}")
+      out.append(f"took {format_duration(_clock() - self.t_begin)}")
     else:
       left = self.seconds_left()
-      fields.append(f"{format_duration(left)} left" if left is not None
-                    else "time left: measuring")
-    return fields
+      out.append(f"{format_duration(left)} left" if left is not None
+                 else "time left: measuring")
+    return out
+
+  def _metrics(self) -> list:
+    return [f"{k} {_fmt_value(v)}" for k, v in self.metrics.items()]
 
   def line(self) -> str:
-    """The plain (non-terminal) line."""
+    """The plain (non-terminal) line: count, metrics, speed, time left."""
     pct = 100.0 * self.done / self.total if self.total else 100.0
     head = f"{self.title}: " if self.title else ""
-    return f"{head}{self._count()} ({pct:.0f}%)  " + "  ".join(self._fields())
+    return (f"{head}{self._count()} ({pct:.0f}%)  "
+            + "  ".join(self._metrics() + self._speed_and_time()))
 
   def bar_line(self, width: Optional[int] = None) -> str:
-    """The terminal line: title, bar, count, metrics, speed, time left."""
+    """The terminal line: title, a 20-wide bar, count, time left and speed
+    (kept at the front), then the metrics, cut at the terminal's width."""
     width = width or shutil.get_terminal_size((100, 20)).columns
     frac = self.done / self.total if self.total else 1.0
     head = f"{self.title} " if self.title else ""
-    tail = f" {self._count()} {100 * frac:3.0f}% | " + " | ".join(
-        self._fields())
-    room = width - 1 - len(head) - len(tail) - 2
-    n = max(0, min(30, room))
+    n = 20 if width >= 80 else 10 if width >= 50 else 0
     bar = ""
-    if n >= 5:
+    if n:
       full = int(round(frac * n))
-      bar = "[" + "#" * full + "-" * (n - full) + "]"
-    text = head + bar + tail
+      bar = "[" + "#" * full + "-" * (n - full) + "] "
+    text = (f"{head}{bar}{self._count()} {100 * frac:3.0f}% | "
+            + " | ".join(self._speed_and_time() + self._metrics()))
     return text[:width - 1]
 
   # ------------------------------------------------------------ drawing --
