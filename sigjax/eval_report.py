@@ -38,6 +38,56 @@ ORIGINAL = {
 }
 
 
+# Where the suite's classifier and the independent network disagree enough
+# to say so: CAS apart by more than this, or FID at equal sizes within
+# FID_FLOOR_FACTOR x its real-vs-real floor in one feature space only.
+CAS_DISAGREEMENT = 0.05
+FID_FLOOR_FACTOR = 2.0
+
+
+def _fid_keys(prefix: str, f: dict) -> dict:
+  return {f"{prefix}fid": f["fid"],
+          f"{prefix}fid_real_vs_real": f["fid_real_vs_real"],
+          f"{prefix}fid_half": f["fid_half"], f"{prefix}kid": f["kid"]["kid"],
+          f"{prefix}kid_std": f["kid"]["kid_std"],
+          f"{prefix}kid_stderr": f["kid"]["kid_stderr"],
+          f"{prefix}kid_half": f["kid_half"]["kid"],
+          f"{prefix}kid_real_vs_real": f["kid_real_vs_real"]["kid"]}
+
+
+def _prd_keys(prefix: str, f: dict) -> dict:
+  return {f"{prefix}precision": f["prd"]["precision"],
+          f"{prefix}recall": f["prd"]["recall"],
+          f"{prefix}precision_real_vs_real": f["prd_real_vs_real"]["precision"],
+          f"{prefix}recall_real_vs_real": f["prd_real_vs_real"]["recall"]}
+
+
+def disagreements(out: dict) -> list:
+  """Sentences naming where the two networks' verdicts part."""
+  notes = []
+  if "cas_accuracy" in out and "indep_cas_accuracy" in out:
+    a, b = out["cas_accuracy"], out["indep_cas_accuracy"]
+    if abs(a - b) > CAS_DISAGREEMENT:
+      notes.append(
+          f"CAS differs by {100 * abs(a - b):.1f} points between the suite's "
+          f"classifier ({100 * a:.1f}%) and the independent network "
+          f"({100 * b:.1f}%); more than {100 * CAS_DISAGREEMENT:.0f} points.")
+  if "fid_half" in out and "indep_fid_half" in out:
+    verdicts = []
+    for p in ("", "indep_"):
+      half, floor = out[f"{p}fid_half"], out[f"{p}fid_real_vs_real"]
+      verdicts.append((half <= FID_FLOOR_FACTOR * floor, half, floor))
+    if verdicts[0][0] != verdicts[1][0]:
+      say = lambda v: "within" if v else "beyond"  # pylint: disable=unnecessary-lambda-assignment
+      notes.append(
+          f"FID at equal sizes is {say(verdicts[0][0])} {FID_FLOOR_FACTOR:g}x "
+          f"the real-vs-real floor in the suite's feature space "
+          f"({verdicts[0][1]:.3g} vs {verdicts[0][2]:.3g}) but "
+          f"{say(verdicts[1][0])} it in the independent network's "
+          f"({verdicts[1][1]:.3g} vs {verdicts[1][2]:.3g}).")
+  return notes
+
+
 def summarize(results: dict) -> dict:
   """The top-level report keys from the per-experiment results."""
   out = {}
@@ -48,20 +98,33 @@ def summarize(results: dict) -> dict:
     out["tstr_accuracy"] = results["tstr"]["real_test"]["accuracy"]
   if "realfake" in results:
     rf = results["realfake"]
+    chk = rf.get("check")
     out["realfake_accuracy"] = rf["accuracy"]
     out["realfake_balanced_accuracy"] = rf["balanced_accuracy"]
     out["realfake_per_class"] = {
         k: v for k, v in rf["report"].items() if k in ("generated", "real")}
+    out.update(detector=rf["detector"],
+               detector_input_size=rf["input_size"],
+               detector_resized=rf["resized"],
+               detector_competent=chk["competent"] if chk else None,
+               detector_check_balanced_accuracy=(
+                   chk["balanced_accuracy"] if chk else None))
   if "multilabel" in results:
     ml = results["multilabel"]
     out["multilabel_identity_accuracy"] = ml["identity"]["accuracy"]
     out["multilabel_genuine_accuracy"] = ml["genuine"]["accuracy"]
   if "fid" in results:
-    f = results["fid"]
-    out.update(fid=f["fid"], fid_real_vs_real=f["fid_real_vs_real"],
-               fid_half=f["fid_half"], kid=f["kid"]["kid"],
-               kid_std=f["kid"]["kid_std"], kid_stderr=f["kid"]["kid_stderr"],
-               kid_real_vs_real=f["kid_real_vs_real"]["kid"])
+    out.update(_fid_keys("", results["fid"]))
+  if "prd" in results:
+    out.update(_prd_keys("", results["prd"]))
+    out["prd_k"] = results["prd"]["prd"]["k"]
+  if "indep" in results:
+    ind = results["indep"]
+    out["indep_cas_accuracy"] = ind["generated"]["accuracy"]
+    out["indep_real_test_accuracy"] = ind["real_test"]["accuracy"]
+    out.update(_fid_keys("indep_", ind))
+    out.update(_prd_keys("indep_", ind))
+  out["disagreements"] = disagreements(out)
   return out
 
 
@@ -136,8 +199,69 @@ def _sizes(d: dict) -> str:
                    if not isinstance(v, (dict, float, bool)))
 
 
-def write(report: dict, workdir: str, grid_real, grid_gen) -> None:
-  """Writes report.json, report.md and figures/*.png into ``workdir``."""
+def _yes(v) -> str:
+  return "-" if v is None else ("yes" if v else "**no**")
+
+
+def _postprocess_note(report: dict) -> str:
+  mode, setting = report["postprocess"], report.get("postprocess_setting")
+  why = {"binarize": "thresholded at 0.5 to binary ink, the form of the "
+                     "real data", "uint8": "rounded to 256 grey levels, "
+                                           "as a PNG file stores them",
+         "none": "the generator's raw output in [0, 1]"}.get(mode, "")
+  src = ""
+  if setting == "auto":
+    src = (" (`auto`: the real data is "
+           + ("binary" if report.get("real_data_binary") else "not binary")
+           + ")")
+  return f"Generated images were scored as `{mode}`{src}: {why}."
+
+
+def _floor_row(name, value, floor, note, digits=4):
+  return (f"| `{name}` | {value:.{digits}g} | - | {note}; real-vs-real floor "
+          f"{floor:.{digits}g} |")
+
+
+def _distribution_table(f: dict, label: str) -> list:
+  """FID/KID and precision/recall of one feature space, beside the floor."""
+  lines = ["| "+ label + " | FID | KID ± s.e. | precision | recall |",
+           "|---|---|---|---|---|"]
+  has_prd = "prd" in f
+  has_fid = "fid" in f
+
+  def kid(key):
+    return (f"{f[key]['kid']:.4g} ± {f[key]['kid_stderr']:.2g}"
+            if has_fid else "-")
+
+  def prd(key, which):
+    return f"{f[key][which]:.3f}" if has_prd and key in f else "-"
+  sz = f["sizes"]
+  if has_fid:
+    lines.append(f"| all real ({sz['real']}) vs all generated "
+                 f"({sz['generated']}) | {f['fid']:.4g} | {kid('kid')} | - "
+                 "| - |")
+  lines.append(
+      f"| real half ({sz['real_half_a']}) vs generated "
+      f"({sz['generated_half']}) | "
+      + (f"{f['fid_half']:.4g}" if has_fid else "-")
+      + f" | {kid('kid_half')} | {prd('prd', 'precision')} | "
+        f"{prd('prd', 'recall')} |")
+  lines.append(
+      f"| real half ({sz['real_half_a']}) vs real half ({sz['real_half_b']}):"
+      " the floor | "
+      + (f"{f['fid_real_vs_real']:.4g}" if has_fid else "-")
+      + f" | {kid('kid_real_vs_real')} | "
+        f"{prd('prd_real_vs_real', 'precision')} | "
+        f"{prd('prd_real_vs_real', 'recall')} |")
+  return lines
+
+
+def write(report: dict, workdir: str, grid_real, grid_gen,
+          check_examples=None) -> None:
+  """Writes report.json, report.md and figures/*.png into ``workdir``.
+
+  ``check_examples``: a few of the degraded real images of the detector's
+  competence check (drawn in the report), or None."""
   figdir = os.path.join(workdir, "figures")
   os.makedirs(figdir, exist_ok=True)
   names = report["class_names"]
@@ -146,11 +270,10 @@ def write(report: dict, workdir: str, grid_real, grid_gen) -> None:
   md = ["# Evaluation report", ""]
   md.append(f"Generator: `{info.get('gan_workdir', 'in-process')}`, "
             f"checkpoint step {info.get('checkpoint_step', '-')}; preset "
-            f"`{report['preset']}`; seed {report['seed']}; generated images "
-            f"post-processed with `{report['postprocess']}`; real images per "
+            f"`{report['preset']}`; seed {report['seed']}; real images per "
             f"split: {_sizes(report['real_sizes'])}. Total wall time "
             f"{report['total_wall_time_s']:.1f} s.")
-  md.append("")
+  md += ["", _postprocess_note(report), ""]
 
   k = grid_real.shape[1]
   grid = np.concatenate([grid_real, grid_gen], axis=1)
@@ -161,8 +284,15 @@ def write(report: dict, workdir: str, grid_real, grid_gen) -> None:
          f"Each row: {k} real signatures of the class, then {k} generated.", "",
          "![real vs generated](figures/real_vs_generated.png)", ""]
 
-  md += ["## Summary", "",
-         "| metric | value | the original | note |", "|---|---|---|---|"]
+  md += ["## Summary", ""]
+  if report.get("detector_competent") is False:
+    md += [f"**The real/fake detector failed its own competence check** "
+           f"(balanced accuracy "
+           f"{_fmt(report['detector_check_balanced_accuracy'], True)} on real "
+           f"vs deliberately degraded real images, needs "
+           f"{_fmt(ex['realfake']['check']['min_balanced_accuracy'], True)}): "
+           "its verdict on the generator is not evidence.", ""]
+  md += ["| metric | value | the original | note |", "|---|---|---|---|"]
   for key, (orig, note) in ORIGINAL.items():
     if key in report:
       pct = key != "fid" and key != "kid"
@@ -170,12 +300,53 @@ def write(report: dict, workdir: str, grid_real, grid_gen) -> None:
       if key == "kid":
         val += f" ± {report['kid_stderr']:.2g} (s.e.)"
       md.append(f"| `{key}` | {val} | {_fmt(orig, True)} | {note} |")
+  if "detector" in report:
+    chk = ex["realfake"].get("check")
+    md.append(
+        f"| `detector_competent` | {_yes(report['detector_competent'])} | - | "
+        + (f"balanced accuracy "
+           f"{_fmt(report['detector_check_balanced_accuracy'], True)} on real "
+           f"vs `{chk['degradation']}`-degraded real images (needs "
+           f"{_fmt(chk['min_balanced_accuracy'], True)}); detector "
+           f"`{report['detector']}` at {report['detector_input_size']} px |"
+           if chk else "competence check off (`config.eval.detector_check`) |"))
   if "fid" in report:
-    md.append(f"| `fid_real_vs_real` | {_fmt(report['fid_real_vs_real'])} | - "
-              "| floor: two disjoint halves of the real data |")
-    md.append(f"| `fid_half` | {_fmt(report['fid_half'])} | - | one real half"
-              " vs as many generated: compare with the floor |")
+    md.append(_floor_row("fid_half", report["fid_half"],
+                         report["fid_real_vs_real"],
+                         "one real half vs as many generated"))
+    md.append(_floor_row("kid_half", report["kid_half"],
+                         report["kid_real_vs_real"], "same sizes as fid_half"))
+  if "precision" in report:
+    md.append(_floor_row("precision", report["precision"],
+                         report["precision_real_vs_real"],
+                         f"fidelity, k={report['prd_k']}, sizes of fid_half",
+                         3))
+    md.append(_floor_row("recall", report["recall"],
+                         report["recall_real_vs_real"],
+                         "diversity (a collapsed generator has low recall)",
+                         3))
+  if "indep_cas_accuracy" in report:
+    md.append(f"| `indep_cas_accuracy` | "
+              f"{_fmt(report['indep_cas_accuracy'], True)} | - | the "
+              "independent network's CAS; its accuracy on the real test "
+              f"split: {_fmt(report['indep_real_test_accuracy'], True)} |")
+    md.append(_floor_row("indep_fid_half", report["indep_fid_half"],
+                         report["indep_fid_real_vs_real"],
+                         "in the independent network's features"))
+    md.append(_floor_row("indep_recall", report["indep_recall"],
+                         report["indep_recall_real_vs_real"],
+                         "in the independent network's features", 3))
   md.append("")
+  if "indep" in ex and ("cas" in ex or "fid" in ex):
+    if report["disagreements"]:
+      md += ["**The suite's classifier and the independent network "
+             "disagree:**", ""]
+      md += [f"- {n}" for n in report["disagreements"]] + [""]
+    else:
+      md += ["The suite's classifier and the independent network agree "
+             f"(CAS within {100 * CAS_DISAGREEMENT:.0f} points; FID at equal "
+             f"sizes on the same side of {FID_FLOOR_FACTOR:g}x its floor in "
+             "both, where measured).", ""]
 
   if "cas" in ex:
     cas = ex["cas"]
@@ -214,30 +385,7 @@ def write(report: dict, workdir: str, grid_real, grid_gen) -> None:
     md += report_table(t["real_test"]["report"], names) + [""]
 
   if "realfake" in ex:
-    rf = ex["realfake"]
-    s = rf["sizes"]
-    confusion_figure(rf["confusion"], ["generated", "real"],
-                     os.path.join(figdir, "realfake_confusion.png"),
-                     "VGG19 real/generated detector")
-    scaled = (f" Fewer real images than the original's "
-              f"{round(s['train_real'] / s['scale'])}+: the split is scaled by "
-              f"{s['scale']:.3f}." if s["scaled"] else "")
-    md += ["## Real vs generated (VGG19 detector)", "",
-           f"Train: {s['train_real']} real + {s['train_fake']} generated; "
-           f"test: {s['test_real']} real + {s['test_fake']} generated.{scaled}"
-           f" Backbone: {rf['mode']} (init: {rf['backbone_init']}), input "
-           f"{rf['input_size']}x{rf['input_size']}, {rf['train_steps']} steps."
-           f" Accuracy {_fmt(rf['accuracy'], True)}, balanced accuracy "
-           f"(mean per-class recall; 50% = chance) "
-           f"{_fmt(rf['balanced_accuracy'], True)}.", ""]
-    if rf["one_class"]:
-      md += ["**Warning: the detector predicts one class for every test "
-             "image; it did not learn, and its accuracy is only the share of "
-             "that class in the test set. Train it longer "
-             "(`config.eval.detector_epochs`) or from ImageNet weights "
-             "(`config.eval.vgg19_weights`) before reading it.**", ""]
-    md += ["![real/fake confusion](figures/realfake_confusion.png)", ""]
-    md += report_table(rf["report"], ["generated", "real"]) + [""]
+    md += _realfake_section(ex["realfake"], figdir, check_examples)
 
   if "multilabel" in ex:
     ml = ex["multilabel"]
@@ -263,19 +411,21 @@ def write(report: dict, workdir: str, grid_real, grid_gen) -> None:
     md += report_table(ml["genuine"]["report"], ["generated", "genuine"])
     md += [""]
 
-  if "fid" in ex:
-    f = ex["fid"]
-    md += ["## FID and KID", "",
-           f"Feature space: {f['feature_space']}. Sizes: {_sizes(f['sizes'])}."
-           " FID grows as samples shrink, so read `fid_half` against "
-           "`fid_real_vs_real` (same sizes).", "",
-           "| | FID | KID ± s.e. |", "|---|---|---|",
-           f"| real vs generated | {f['fid']:.4g} | {f['kid']['kid']:.4g} ± "
-           f"{f['kid']['kid_stderr']:.2g} |",
-           f"| real half vs real half | {f['fid_real_vs_real']:.4g} | "
-           f"{f['kid_real_vs_real']['kid']:.4g} ± "
-           f"{f['kid_real_vs_real']['kid_stderr']:.2g} |",
-           f"| real half vs generated | {f['fid_half']:.4g} | |", ""]
+  if "fid" in ex or "prd" in ex:
+    f = dict(ex.get("fid", {}))
+    f.update(ex.get("prd", {}))
+    md += ["## FID, KID, precision and recall (the suite's classifier)", "",
+           f"Feature space: {f['feature_space']}. FID grows as samples "
+           "shrink, and precision/recall (Kynkäänniemi et al. 2019, k-NN "
+           "manifolds) depend on the sample sizes too, so read each "
+           "'real half vs generated' number against the real-vs-real floor "
+           "below it (same sizes). Precision: the share of generated images "
+           "inside the real data's manifold (fidelity); recall: the share of "
+           "real images inside the generated manifold (diversity).", ""]
+    md += _distribution_table(f, "suite's classifier") + [""]
+
+  if "indep" in ex:
+    md += _indep_section(ex["indep"], names, figdir)
 
   md += ["## Wall time per experiment", "", "| experiment | seconds |",
          "|---|---|"]
@@ -286,6 +436,86 @@ def write(report: dict, workdir: str, grid_real, grid_gen) -> None:
     fh.write("\n".join(md))
   with open(os.path.join(workdir, "report.json"), "w") as fh:
     json.dump(report, fh, indent=1, default=_json_default)
+
+
+def _realfake_section(rf: dict, figdir: str, check_examples) -> list:
+  s = rf["sizes"]
+  kind = rf["detector"]
+  title = {"vgg19": "VGG19 detector (the original's)",
+           "cnn": "CNN detector (the best classifier's architecture, "
+                  "2 outputs)"}.get(kind, kind)
+  confusion_figure(rf["confusion"], ["generated", "real"],
+                   os.path.join(figdir, "realfake_confusion.png"),
+                   f"{kind} real/generated detector")
+  scaled = (f" Fewer real images than the original's "
+            f"{round(s['train_real'] / s['scale'])}+: the split is scaled by "
+            f"{s['scale']:.3f}." if s["scaled"] else "")
+  init = (f" Backbone: {rf['mode']} (init: {rf['backbone_init']})."
+          if kind == "vgg19" else "")
+  resized = f" Input {rf['resize_note']}." if rf["resized"] else ""
+  md = [f"## Real vs generated: {title}", "",
+        f"Train: {s['train_real']} real + {s['train_fake']} generated; "
+        f"test: {s['test_real']} real + {s['test_fake']} generated.{scaled}"
+        f"{init} Input {rf['input_size']}x{rf['input_size']}, "
+        f"{rf['epochs']} epochs, {rf['train_steps']} steps.{resized} "
+        f"Accuracy {_fmt(rf['accuracy'], True)}, **balanced accuracy** "
+        f"(mean per-class recall; 50% = chance, the test set is 5:1) "
+        f"**{_fmt(rf['balanced_accuracy'], True)}**.", ""]
+  chk = rf.get("check")
+  if chk:
+    verdict = ("passed" if chk["competent"] else
+               "**FAILED: its verdict on the generator is not evidence; train "
+               "it longer or use another detector "
+               "(`config.eval.detector`)**")
+    md += [f"Competence check: the same detector, trained the same way on "
+           f"the same real images, against `{chk['degradation']}`-degraded "
+           f"copies of real images in place of the generated ones "
+           f"(`sigjax.evaluate.degrade`), reaches a balanced accuracy of "
+           f"{_fmt(chk['balanced_accuracy'], True)} (needs "
+           f"{_fmt(chk['min_balanced_accuracy'], True)}): {verdict}.", ""]
+    if check_examples is not None and len(check_examples):
+      ex = np.asarray(check_examples)[None]
+      viz.class_grid(ex, ["degraded"],
+                     os.path.join(figdir, "detector_check_examples.png"),
+                     title="competence check: degraded real images")
+      md += ["![degraded real images](figures/detector_check_examples.png)",
+             ""]
+  else:
+    md += ["Competence check: off (`config.eval.detector_check=none`).", ""]
+  if rf["one_class"]:
+    md += ["**Warning: the detector predicts one class for every test "
+           "image; it did not learn, and its accuracy is only the share of "
+           "that class in the test set. Train it longer "
+           "(`config.eval.cnn_detector_epochs` / `detector_epochs`) or, for "
+           "VGG19, from ImageNet weights (`config.eval.vgg19_weights`) "
+           "before reading it.**", ""]
+  md += ["![real/fake confusion](figures/realfake_confusion.png)", ""]
+  md += report_table(rf["report"], ["generated", "real"]) + [""]
+  return md
+
+
+def _indep_section(ind: dict, names, figdir: str) -> list:
+  confusion_figure(ind["generated"]["confusion"], names,
+                   os.path.join(figdir, "indep_confusion_generated.png"),
+                   "independent network on generated images")
+  history_figure(ind["history"], os.path.join(figdir, "indep_history.png"),
+                 "independent network")
+  ts = ind["train_sizes"]
+  md = ["## The independent network", "",
+        f"{ind['architecture']}. Trained on {ind['train_data']} "
+        f"({ts['images']} images"
+        + (f", {ts['writers']} writers" if ts.get("writers") else "")
+        + f"; {ind['train_steps']} steps, seed {ind['seed']}); it shares "
+          "neither architecture nor training data with the suite's "
+          "classifier. Accuracy on the real test split "
+        f"{_fmt(ind['real_test']['accuracy'], True)}; on the generated images "
+        f"(its CAS) {_fmt(ind['generated']['accuracy'], True)}.", "",
+        f"Feature space: {ind['feature_space']}.", ""]
+  md += _distribution_table(ind, "independent network") + [""]
+  md += ["![independent network, generated]"
+         "(figures/indep_confusion_generated.png) "
+         "![independent network history](figures/indep_history.png)", ""]
+  return md
 
 
 def _json_default(o):

@@ -9,26 +9,49 @@ unless overridden) and calls ``run_suite``, which tests and callers with an
 in-process generator (anything with ``sample(labels, seed)``) use directly.
 It writes OUT/report.json, OUT/report.md and OUT/figures/*.png.
 
-Experiments (report.json keys):
+Experiments (``config.eval.experiments``; report.json keys):
 
-* ``cas_accuracy`` / ``real_test_accuracy``: the original's best classifier
-  trained on the real train split, tested on generated images and on the
-  real test split.
-* ``tstr_accuracy``: the same classifier trained on generated images only,
-  tested on the real test split (history plotted).
-* ``realfake_accuracy``: the VGG19 real/generated detector (500 real + 500
-  generated to train, the remaining real + 2500 generated to test, scaled
-  down proportionally when there are fewer than 1000 real images).
-* ``multilabel_identity_accuracy`` / ``multilabel_genuine_accuracy``: the
-  11-output sigmoid classifier (per class 40/10/50% of the real images for
-  train/validation/test, each with as many generated).
-* ``fid`` / ``kid`` (+ ``kid_stderr``) in the CAS classifier's 512-d feature
-  space, with ``fid_real_vs_real`` (two disjoint halves of the real data) as
-  the floor and ``fid_half`` (one real half vs as many generated images) to
-  read against it at the same sample size.
+* ``cas`` -> ``cas_accuracy`` / ``real_test_accuracy``: the original's best
+  classifier trained on the real train split, tested on generated images and
+  on the real test split.
+* ``tstr`` -> ``tstr_accuracy``: the same classifier trained on generated
+  images only, tested on the real test split (history plotted).
+* ``realfake`` -> ``realfake_accuracy``, ``realfake_balanced_accuracy``,
+  ``detector``, ``detector_competent``, ``detector_check_balanced_accuracy``:
+  a real/generated detector (``config.eval.detector``: ``vgg19``, the
+  original's, or ``cnn``, the best classifier's architecture with two
+  outputs) on the original's split (500 real + 500 generated to train, the
+  remaining real + 2500 generated to test, scaled down proportionally when
+  there are fewer than 1000 real images). Its competence check trains the
+  same detector the same way on real images against deliberately degraded
+  copies of real images (``config.eval.detector_check``); a detector that
+  cannot separate those (balanced accuracy < ``detector_check_min``) is
+  flagged, and its verdict on the generator is not evidence.
+* ``multilabel`` -> ``multilabel_identity_accuracy`` /
+  ``multilabel_genuine_accuracy``: the 11-output sigmoid classifier (per
+  class 40/10/50% of the real images for train/validation/test, each with as
+  many generated).
+* ``fid`` -> ``fid`` / ``kid`` (+ ``kid_stderr``) in the CAS classifier's
+  512-d feature space, with ``fid_real_vs_real`` / ``kid_real_vs_real`` (two
+  disjoint, class-stratified halves of the real data) as the floor and
+  ``fid_half`` / ``kid_half`` (one real half vs as many generated images) to
+  read against it at the same sample sizes (needs ``cas``).
+* ``prd`` -> ``precision`` / ``recall``: improved precision and recall
+  (Kynkaanniemi et al. 2019, k = ``config.eval.prd_k``) in the same feature
+  space and at the same sizes as ``fid_half``, with their real-vs-real floor
+  ``precision_real_vs_real`` / ``recall_real_vs_real`` (needs ``cas``).
+* ``indep`` -> ``indep_*``: a second, independent network
+  (``sigjax.models.resnet_classifier.SmallResNet``: another architecture,
+  another seed, its own augmentation, and for cross-media data with name
+  labels, trained on every medium of the training writers,
+  ``config.eval.indep_media``) gives its own CAS, accuracy on the real test
+  split, FID/KID and precision/recall. Where it and the suite's classifier
+  disagree, ``disagreements`` says so.
 
-Every random choice derives from ``config.seed``; on CPU a rerun gives the
-same numbers.
+Generated images are scored in the form ``config.eval.postprocess`` names
+(``auto``: binarized when the real data is binary, else uint8); the report
+states the form. Every random choice derives from ``config.seed``; on CPU a
+rerun gives the same numbers.
 """
 
 from __future__ import annotations
@@ -50,13 +73,22 @@ from sigjax import data as data_lib
 from sigjax import eval_report
 from sigjax import metrics
 from sigjax.models import classifier as clf_models
+from sigjax.models import resnet_classifier
 from sigjax.models import vgg19
 
-EXPERIMENTS = ("cas", "tstr", "realfake", "multilabel", "fid")
+EXPERIMENTS = ("cas", "tstr", "realfake", "multilabel", "fid", "prd", "indep")
+# Experiments that work in the CAS classifier's feature space.
+NEEDS_CAS = ("fid", "prd")
+DETECTORS = ("vgg19", "cnn")
+POSTPROCESS = ("auto", "none", "uint8", "binarize")
+DEGRADATIONS = ("break", "blur")
+ALL_MEDIA = "paper,ipad,phone_in_hand,phone_on_table"
+# The smallest input each detector takes; smaller images are resized up.
+DETECTOR_MIN_SIZE = {"vgg19": vgg19.MIN_SIZE, "cnn": 8}
 # Seeds of the generated sets (offsets from config.seed).
 _SEEDS = {"cas": 101, "tstr": 202, "realfake": 303, "multilabel": 404,
           "realfake_split": 505, "multilabel_split": 606, "fid_split": 707,
-          "grid": 808}
+          "grid": 808, "detector_check": 909, "indep": 1111}
 
 
 class EvaluationError(ValueError):
@@ -81,10 +113,61 @@ def resolve_data_config(config, run_config: Optional[dict]):
   return d
 
 
-def load_real(data_cfg) -> dict:
-  """{'train', 'validation', 'test', 'all'} SignatureData of the real data."""
-  return {s: data_lib.load(data_cfg, split=s)
+def indep_data_config(data_cfg, indep_media: str):
+  """(data config the independent network trains on, why), or (None, why)
+  when it trains on the evaluated data's own train split.
+
+  Other media are used only for cross-media data with name labels, whose
+  splits are disjoint by writer and the same for every choice of media (so
+  the extra images are the training writers', never a test writer's)."""
+  media = ALL_MEDIA if indep_media == "all" else str(indep_media or "")
+  if not media:
+    return None, "the evaluated data's train split (config.eval.indep_media='')"
+  if data_cfg.source != "cross_media":
+    return None, (f"the evaluated data's train split ({data_cfg.source} data "
+                  "has no other media)")
+  if data_cfg.label != "name":
+    return None, ("the evaluated data's train split (label "
+                  f"{data_cfg.label!r} splits each writer's images, so other "
+                  "media could hold test images)")
+  want = [m.strip() for m in media.split(",") if m.strip()]
+  have = [m.strip() for m in str(data_cfg.media).split(",") if m.strip()]
+  if sorted(want) == sorted(have):
+    return None, "the evaluated data's train split (same media)"
+  d = ml_collections.ConfigDict(data_cfg.to_dict())
+  d.media = ",".join(want)
+  return d, f"the training writers' {d.media} images"
+
+
+def load_real(data_cfg, indep_media: str = "") -> dict:
+  """{'train', 'validation', 'test', 'all'} SignatureData of the real data,
+  plus 'indep_train' when the independent network trains on other media
+  (``indep_data_config``)."""
+  real = {s: data_lib.load(data_cfg, split=s)
           for s in ("train", "validation", "test", "all")}
+  d, _ = indep_data_config(data_cfg, indep_media)
+  if d is not None:
+    real["indep_train"] = data_lib.load(d, split="train")
+    real["indep_train"].meta["description"] = f"cross_media {d.media}, train"
+  return real
+
+
+def is_binary(images) -> bool:
+  """True when every pixel is exactly 0 or 1 (binarized data)."""
+  x = np.asarray(images)
+  return bool(x.size) and bool(np.all((x == 0) | (x == 1)))
+
+
+def resolve_postprocess(mode: str, real_images) -> str:
+  """config.eval.postprocess with 'auto' resolved: 'binarize' when the real
+  data is binary (what the generator was taught to draw, and what
+  configs/generate.py writes by default for it), else 'uint8'."""
+  if mode not in POSTPROCESS:
+    raise EvaluationError(f"config.eval.postprocess={mode!r}: use "
+                          f"{', '.join(POSTPROCESS)}")
+  if mode == "auto":
+    return "binarize" if is_binary(real_images) else "uint8"
+  return mode
 
 
 def postprocess(images: np.ndarray, mode: str) -> np.ndarray:
@@ -97,18 +180,57 @@ def postprocess(images: np.ndarray, mode: str) -> np.ndarray:
   if mode == "binarize":
     return (images >= 0.5).astype(np.float32)
   raise EvaluationError(f"config.eval.postprocess={mode!r}: use none, uint8 or "
-                        "binarize")
+                        "binarize (or auto)")
+
+
+def degrade(images, kind: str, seed: int) -> np.ndarray:
+  """Deliberately damaged copies of (N, S, S, 1) ink=1 images.
+
+  * ``break``: strokes broken into dashes and speckled, the defects of an
+    undertrained generator: ink is erased in random square blocks of
+    max(2, S/32) px (each block with probability 0.3) and 0.5% of the pixels
+    become isolated ink dots.
+  * ``blur``: a Gaussian blur of sigma S/32 px plus Gaussian noise (std 0.15).
+  """
+  x = np.asarray(images, np.float32)
+  rng = np.random.default_rng(seed)
+  n, s = x.shape[0], x.shape[1]
+  if kind == "break":
+    b = max(2, s // 32)
+    nb = -(-s // b)
+    keep = (rng.random((n, nb, nb, 1)) >= 0.3).astype(np.float32)
+    mask = np.repeat(np.repeat(keep, b, axis=1), b, axis=2)[:, :s, :s]
+    dots = (rng.random(x.shape) < 0.005).astype(np.float32)
+    return np.maximum(x * mask, dots)
+  if kind == "blur":
+    sigma = max(0.5, s / 32)
+    r = int(np.ceil(3 * sigma))
+    t = np.arange(-r, r + 1)
+    k = np.exp(-0.5 * (t / sigma) ** 2)
+    k /= k.sum()
+    pad = np.pad(x, ((0, 0), (r, r), (r, r), (0, 0)))
+    rows = sum(k[i] * pad[:, i:i + s, :, :] for i in range(2 * r + 1))
+    out = sum(k[i] * rows[:, :, i:i + s, :] for i in range(2 * r + 1))
+    out = out + rng.normal(0.0, 0.15, out.shape)
+    return np.clip(out, 0.0, 1.0).astype(np.float32)
+  raise EvaluationError(f"config.eval.detector_check={kind!r}: use "
+                        f"{', '.join(DEGRADATIONS)} or none")
 
 
 class _Sampler:
-  """Generates class-balanced sets (labels 0..C-1 repeated, as the original)."""
+  """Generates class-balanced sets (labels 0..C-1 repeated, as the original);
+  balanced sets are kept, so experiments asking for the same set (the CAS
+  images, also scored by the independent network) share it."""
 
   def __init__(self, generator, num_classes, seed, mode):
     self.g, self.c, self.seed, self.mode = generator, num_classes, seed, mode
+    self._kept = {}
 
   def balanced(self, n_per_class: int, key: str):
-    labels = np.tile(np.arange(self.c, dtype=np.int32), n_per_class)
-    return self.labelled(labels, key), labels
+    if (n_per_class, key) not in self._kept:
+      labels = np.tile(np.arange(self.c, dtype=np.int32), n_per_class)
+      self._kept[(n_per_class, key)] = (self.labelled(labels, key), labels)
+    return self._kept[(n_per_class, key)]
 
   def labelled(self, labels, key: str, offset: int = 0):
     """Generated images for ``labels``, seeded by (config.seed, key, offset)."""
@@ -138,12 +260,26 @@ def _classifier(num_classes, task, batch, lr):
 
 
 @functools.lru_cache(maxsize=4)
-def _detector(input_size, mode, batch, lr):
+def _vgg19_detector(input_size, mode, batch, lr):
   clf_models.detector_trainable(("backbone", "block1_conv1"), mode)  # validate
   return classify.Classifier(
       clf_models.RealFakeDetector(input_size=input_size), "multiclass", 2,
       lr=lr, batch_size=batch,
       trainable=lambda p: clf_models.detector_trainable(p, mode))
+
+
+@functools.lru_cache(maxsize=4)
+def _cnn_detector(batch, lr, conv_dropout):
+  model = clf_models.SignatureCNN(num_outputs=2, conv_dropout=conv_dropout)
+  return classify.Classifier(model, "multiclass", 2, lr=lr, batch_size=batch)
+
+
+@functools.lru_cache(maxsize=4)
+def _indep_classifier(num_classes, widths, max_shift, batch, lr):
+  model = resnet_classifier.SmallResNet(num_outputs=num_classes,
+                                        widths=widths, max_shift=max_shift)
+  return classify.Classifier(model, "multiclass", num_classes, lr=lr,
+                             batch_size=batch)
 
 
 def _report_block(y_true, y_pred, names):
@@ -158,6 +294,13 @@ def _need(n, what, setting):
     raise EvaluationError(f"{what}: no images ({setting})")
 
 
+def _validation(real):
+  val = real.get("validation")
+  te = real["test"]
+  return (val.images, val.labels) if val is not None and len(val.labels) else (
+      te.images, te.labels)
+
+
 def exp_cas(config, real, sampler, names, seed):
   """Train on real, test on generated (CAS) and on the real test split."""
   e = config.eval
@@ -165,9 +308,7 @@ def exp_cas(config, real, sampler, names, seed):
   _need(len(tr.labels), "CAS: the real train split is empty", "data split")
   _need(len(te.labels), "CAS: the real test split is empty", "data split")
   _need(e.images_per_class, "CAS", "config.eval.images_per_class")
-  val = real.get("validation")
-  val = (val.images, val.labels) if val is not None and len(val.labels) else (
-      te.images, te.labels)
+  val = _validation(real)
   c = _cnn_classifier(config, len(names))
   fit = c.fit(tr.images, tr.labels, epochs=e.classifier_epochs, seed=seed,
               class_names=names, val=val, log_prefix="CAS")
@@ -216,8 +357,74 @@ def realfake_sizes(n_real: int, e) -> dict:
   return sizes
 
 
+def detector_input(e, image_size: int) -> dict:
+  """The detector's input size for ``image_size`` images: for vgg19 the
+  configured ``detector_input_size`` (0 = the data's), for cnn the data's;
+  raised to the detector's minimum when smaller."""
+  kind = e.detector
+  if kind not in DETECTORS:
+    raise EvaluationError(f"config.eval.detector={kind!r}: use "
+                          f"{', '.join(DETECTORS)}")
+  explicit = int(e.detector_input_size) if kind == "vgg19" else 0
+  want = explicit or int(image_size)
+  size = max(want, DETECTOR_MIN_SIZE[kind])
+  note = ""
+  if size != image_size:
+    note = f"resized from {image_size}x{image_size} to {size}x{size}"
+    if size != want:
+      note += (f" ({kind} needs >= {DETECTOR_MIN_SIZE[kind]} px"
+               + (f"; config.eval.detector_input_size={want} raised"
+                  if explicit else "") + ")")
+    else:
+      note += " (config.eval.detector_input_size)"
+  return {"input_size": size, "resized": size != image_size,
+          "resize_note": note}
+
+
+def _resize(images, size: int) -> np.ndarray:
+  if images.shape[1] == size:
+    return images
+  out = jax.image.resize(jax.numpy.asarray(images),
+                         (len(images), size, size, images.shape[-1]),
+                         method="linear")
+  return np.asarray(out, np.float32)
+
+
+def _fit_detector(config, x_tr, y_tr, x_te, y_te, seed, prefix, size):
+  """Trains the configured detector on (x_tr, y_tr) and scores x_te."""
+  e = config.eval
+  if e.detector == "vgg19":
+    init = None
+    if e.vgg19_weights:
+      init = {"backbone": vgg19.load_weights(e.vgg19_weights,
+                                             include_top=False)}
+    det = _vgg19_detector(int(size), e.detector_mode,
+                          int(e.detector_batch_size), float(e.detector_lr))
+    epochs = e.detector_epochs
+  else:  # cnn: resized here (the model takes any size)
+    x_tr, x_te, init = _resize(x_tr, size), _resize(x_te, size), None
+    det = _cnn_detector(int(e.cnn_detector_batch_size),
+                        float(e.cnn_detector_lr),
+                        float(e.cnn_detector_dropout))
+    epochs = e.cnn_detector_epochs
+  fit = det.fit(x_tr, y_tr, epochs=epochs, seed=seed,
+                class_names=["generated", "real"], init_params=init,
+                log_prefix=prefix)
+  logits, _ = det.predict(fit.state, x_te)
+  pred = logits.argmax(-1)
+  out = _report_block(y_te, pred, ["generated", "real"])
+  # The test split is 5:1 generated:real, so a detector that never learnt
+  # scores ~83% by always answering "generated": report the balanced
+  # accuracy (mean per-class recall, 50% = chance) and flag that case.
+  recalls = [float(np.mean(pred[y_te == k] == k)) for k in (0, 1)]
+  out.update(balanced_accuracy=float(np.mean(recalls)),
+             one_class=bool(len(np.unique(pred)) == 1),
+             history=fit.history, train_steps=fit.steps, epochs=int(epochs))
+  return out
+
+
 def exp_realfake(config, real, sampler, names, seed):
-  """VGG19 detector: real (1) vs generated (0)."""
+  """Real (1) vs generated (0) detector, and its competence check."""
   e = config.eval
   pool = real["all"]
   sizes = realfake_sizes(len(pool.labels), e)
@@ -229,38 +436,50 @@ def exp_realfake(config, real, sampler, names, seed):
   fake_te_y = np.arange(sizes["test_fake"], dtype=np.int32) % c
   fakes = sampler.labelled(np.concatenate([fake_tr_y, fake_te_y]), "realfake")
   fake_tr, fake_te = fakes[:len(fake_tr_y)], fakes[len(fake_tr_y):]
-  x_tr = np.concatenate([pool.images[tr_i], fake_tr])
-  y_tr = np.concatenate([np.ones(len(tr_i), np.int32),
-                         np.zeros(len(fake_tr), np.int32)])
-  x_te = np.concatenate([pool.images[te_i], fake_te])
-  y_te = np.concatenate([np.ones(len(te_i), np.int32),
-                         np.zeros(len(fake_te), np.int32)])
-  size = e.detector_input_size or x_tr.shape[1]
-  if size < vgg19.MIN_SIZE:
-    raise EvaluationError(
-        f"real/fake: VGG19 needs >= {vgg19.MIN_SIZE} pixels, the images are "
-        f"{x_tr.shape[1]}; set config.eval.detector_input_size >= 32")
-  mode = e.detector_mode
-  init = None
-  if e.vgg19_weights:
-    init = {"backbone": vgg19.load_weights(e.vgg19_weights, include_top=False)}
-  det = _detector(int(size), mode, int(e.detector_batch_size),
-                  float(e.detector_lr))
-  fit = det.fit(x_tr, y_tr, epochs=e.detector_epochs, seed=seed,
-                class_names=["generated", "real"], init_params=init,
-                log_prefix="real/fake")
-  logits, _ = det.predict(fit.state, x_te)
-  pred = logits.argmax(-1)
-  out = _report_block(y_te, pred, ["generated", "real"])
-  # The test split is 5:1 generated:real, so a detector that never learnt
-  # scores ~83% by always answering "generated": report the balanced
-  # accuracy (mean per-class recall, 50% = chance) and flag that case.
-  recalls = [float(np.mean(pred[y_te == k] == k)) for k in (0, 1)]
-  out.update(balanced_accuracy=float(np.mean(recalls)),
-             one_class=bool(len(np.unique(pred)) == 1))
-  out.update(history=fit.history, train_steps=fit.steps, sizes=sizes,
-             mode=mode, input_size=size,
-             backbone_init=e.vgg19_weights or "random (no weights file)")
+  geo = detector_input(e, pool.images.shape[1])
+  check_kind = str(e.detector_check or "none")
+  if check_kind != "none" and check_kind not in DEGRADATIONS:
+    raise EvaluationError(f"config.eval.detector_check={check_kind!r}: use "
+                          f"{', '.join(DEGRADATIONS)} or none")
+
+  def split_sets(fake_train, fake_test):
+    x_tr = np.concatenate([pool.images[tr_i], fake_train])
+    y_tr = np.concatenate([np.ones(len(tr_i), np.int32),
+                           np.zeros(len(fake_train), np.int32)])
+    x_te = np.concatenate([pool.images[te_i], fake_test])
+    y_te = np.concatenate([np.ones(len(te_i), np.int32),
+                           np.zeros(len(fake_test), np.int32)])
+    return x_tr, y_tr, x_te, y_te
+
+  out = _fit_detector(config, *split_sets(fake_tr, fake_te), seed,
+                      "real/fake", geo["input_size"])
+  out.update(detector=e.detector, sizes=sizes, **geo)
+  if e.detector == "vgg19":
+    out.update(mode=e.detector_mode,
+               backbone_init=e.vgg19_weights or "random (no weights file)")
+  if check_kind == "none":
+    out["check"] = None
+    return out
+  # Competence check: the same detector, trained the same way on the same
+  # real images, against degraded copies of real images (each copy of a real
+  # image of its own side of the split, drawn with replacement, with its own
+  # damage) in the generated images' place and numbers.
+  crng = np.random.default_rng(seed + _SEEDS["detector_check"])
+  src_tr = crng.choice(tr_i, sizes["train_fake"])
+  src_te = crng.choice(te_i, sizes["test_fake"])
+  dmg = postprocess(degrade(pool.images[np.concatenate([src_tr, src_te])],
+                            check_kind, seed + _SEEDS["detector_check"]),
+                    sampler.mode)
+  chk = _fit_detector(config, *split_sets(dmg[:len(src_tr)],
+                                          dmg[len(src_tr):]),
+                      seed, "detector check", geo["input_size"])
+  minimum = float(e.detector_check_min)
+  out["check"] = {"degradation": check_kind, "min_balanced_accuracy": minimum,
+                  "competent": bool(chk["balanced_accuracy"] >= minimum),
+                  **{k: chk[k] for k in ("accuracy", "balanced_accuracy",
+                                         "one_class", "confusion",
+                                         "train_steps")}}
+  out["check_examples"] = dmg[:8]  # for the report's figure, not report.json
   return out
 
 
@@ -314,39 +533,137 @@ def exp_multilabel(config, real, sampler, names, seed):
                     for s, idx in zip(("train", "validation", "test"), splits)}}
 
 
-def exp_fid(config, real, cas_artifacts, names, seed):
-  """FID/KID in the CAS classifier's feature space, and the real floor."""
-  e = config.eval
-  c, state, _, gen_feats = cas_artifacts
-  pool = real["all"]
-  _, real_feats = c.predict(state, pool.images)
+# ------------------------------------------- feature-space distributions --
+
+
+def fid_halves(labels, num_classes, n_generated, seed):
+  """(real half a, real half b, generated subset of len(b)): indices.
+
+  Class-stratified halves of the real data and a random generated subset as
+  large as half b, so (a, b) is the real-vs-real floor and (a, generated
+  subset) the comparison at the same sample sizes."""
   rng = np.random.default_rng(seed + _SEEDS["fid_split"])
   half_a, half_b = [], []
-  for k in range(len(names)):  # class-stratified halves
-    idx = rng.permutation(np.flatnonzero(pool.labels == k))
+  for k in range(num_classes):
+    idx = rng.permutation(np.flatnonzero(labels == k))
     half_a.append(idx[:len(idx) // 2])
     half_b.append(idx[len(idx) // 2:])
   a, b = np.concatenate(half_a), np.concatenate(half_b)
   if min(len(a), len(b)) < 2:
-    raise EvaluationError(f"FID: {len(pool.labels)} real images are too few "
+    raise EvaluationError(f"FID: {len(labels)} real images are too few "
                           "for two halves of >= 2")
-  gen_half = gen_feats[rng.permutation(len(gen_feats))[:len(b)]]
-  k = metrics.kid(real_feats, gen_feats, e.kid_subsets, e.kid_subset_size,
-                  seed=seed)
-  k_rr = metrics.kid(real_feats[a], real_feats[b], e.kid_subsets,
-                     e.kid_subset_size, seed=seed)
-  return {"fid": metrics.fid(real_feats, gen_feats),
-          "fid_real_vs_real": metrics.fid(real_feats[a], real_feats[b]),
-          "fid_half": metrics.fid(real_feats[a], gen_half),
-          "kid": k, "kid_real_vs_real": k_rr,
-          "feature_space": "penultimate layer (Dense 512 + LeakyReLU) of the "
-                           "CAS classifier trained on the real train split",
-          "sizes": {"real": len(pool.labels), "generated": len(gen_feats),
-                    "real_half_a": len(a), "real_half_b": len(b),
-                    "generated_half": len(gen_half)}}
+  return a, b, rng.permutation(n_generated)[:len(b)]
+
+
+def distribution_metrics(real_feats, gen_feats, labels, num_classes, e, seed,
+                         parts=("fid", "prd")) -> dict:
+  """FID/KID and/or precision/recall of one feature space, each beside its
+  real-vs-real floor at equal sample sizes (``fid_halves``)."""
+  a, b, g = fid_halves(labels, num_classes, len(gen_feats), seed)
+  out = {"sizes": {"real": len(real_feats), "generated": len(gen_feats),
+                   "real_half_a": len(a), "real_half_b": len(b),
+                   "generated_half": len(g)}}
+  if "fid" in parts:
+    kw = dict(num_subsets=e.kid_subsets, subset_size=e.kid_subset_size,
+              seed=seed)
+    out.update(
+        fid=metrics.fid(real_feats, gen_feats),
+        fid_real_vs_real=metrics.fid(real_feats[a], real_feats[b]),
+        fid_half=metrics.fid(real_feats[a], gen_feats[g]),
+        kid=metrics.kid(real_feats, gen_feats, **kw),
+        kid_real_vs_real=metrics.kid(real_feats[a], real_feats[b], **kw),
+        kid_half=metrics.kid(real_feats[a], gen_feats[g], **kw))
+  if "prd" in parts:
+    k = int(e.prd_k)
+    if not 1 <= k < min(len(a), len(b)):
+      raise EvaluationError(
+          f"precision/recall: config.eval.prd_k={k} needs 1 <= k < "
+          f"{min(len(a), len(b))} (half the real images)")
+    out.update(prd=metrics.precision_recall(real_feats[a], gen_feats[g], k),
+               prd_real_vs_real=metrics.precision_recall(
+                   real_feats[a], real_feats[b], k))
+  return out
+
+
+SUITE_FEATURES = ("penultimate layer (Dense 512 + LeakyReLU) of the CAS "
+                  "classifier trained on the real train split")
+
+
+def exp_features(config, real, cas_artifacts, names, seed, parts):
+  """FID/KID ('fid') and precision/recall ('prd') in the CAS classifier's
+  feature space."""
+  c, state, _, gen_feats = cas_artifacts
+  pool = real["all"]
+  _, real_feats = c.predict(state, pool.images)
+  out = distribution_metrics(real_feats, gen_feats, pool.labels, len(names),
+                             config.eval, seed, parts)
+  out["feature_space"] = SUITE_FEATURES
+  return out
+
+
+def exp_indep(config, real, sampler, names, seed):
+  """The independent network: CAS, real test accuracy, FID/KID and
+  precision/recall in its own feature space."""
+  e = config.eval
+  tr = real["indep_train"] if "indep_train" in real else real["train"]
+  te = real["test"]
+  _need(len(tr.labels), "independent network: no training images",
+        "data split")
+  _need(len(te.labels), "independent network: the real test split is empty",
+        "data split")
+  test_writers = set(te.meta.get("writer", []))
+  shared = test_writers & set(tr.meta.get("writer", []))
+  if "indep_train" in real and shared:
+    raise EvaluationError(
+        f"independent network: its training images include test writers "
+        f"{sorted(shared)[:5]}; the splits must be disjoint by writer")
+  c = _indep_classifier(len(names), tuple(int(w) for w in e.indep_widths),
+                        int(e.indep_max_shift), int(e.indep_batch_size),
+                        float(e.indep_lr))
+  iseed = seed + _SEEDS["indep"]
+  fit = c.fit(tr.images, tr.labels, epochs=e.indep_epochs, seed=iseed,
+              class_names=names, val=_validation(real),
+              log_prefix="independent")
+  gen_x, gen_y = sampler.balanced(e.images_per_class, "cas")
+  gen_logits, gen_feats = c.predict(fit.state, gen_x)
+  real_logits, _ = c.predict(fit.state, te.images)
+  pool = real["all"]
+  _, real_feats = c.predict(fit.state, pool.images)
+  out = distribution_metrics(real_feats, gen_feats, pool.labels, len(names),
+                             e, seed)
+  out.update(
+      generated=_report_block(gen_y, gen_logits.argmax(-1), names),
+      real_test=_report_block(te.labels, real_logits.argmax(-1), names),
+      history=fit.history, train_steps=fit.steps, seed=iseed,
+      train_data=(tr.meta.get("description", "other media")
+                  if "indep_train" in real else
+                  "the evaluated data's train split"),
+      train_sizes={"images": len(tr.labels),
+                   "writers": len(set(tr.meta.get("writer", []))) or None},
+      architecture=(f"SmallResNet: stem 5x5/2 + pre-activation residual "
+                    f"blocks, GroupNorm, widths {tuple(e.indep_widths)}, "
+                    f"global average pooling; random shifts <= "
+                    f"{e.indep_max_shift} px while training"),
+      feature_space=f"global average pool ({int(e.indep_widths[-1])}-d) of "
+                    "the independent network")
+  return out
 
 
 # ------------------------------------------------------------------ suite --
+
+
+def parse_experiments(text: str) -> list:
+  """config.eval.experiments -> the experiment names, checked."""
+  wanted = [s.strip() for s in str(text).split(",") if s.strip()]
+  unknown = set(wanted) - set(EXPERIMENTS)
+  if unknown:
+    raise EvaluationError(f"config.eval.experiments: unknown {sorted(unknown)};"
+                          f" choose from {EXPERIMENTS}")
+  for name in NEEDS_CAS:
+    if name in wanted and "cas" not in wanted:
+      raise EvaluationError(f"config.eval.experiments: {name} needs cas (its "
+                            "feature space is the CAS classifier's)")
+  return wanted
 
 
 def run_suite(config, generator, real: dict, workdir: str,
@@ -354,8 +671,9 @@ def run_suite(config, generator, real: dict, workdir: str,
   """Runs the configured experiments and writes the report into ``workdir``.
 
   ``generator.sample(labels, seed)`` -> (N, S, S, 1) images in [0, 1];
-  ``real``: {'train', 'test', 'all'[, 'validation']} ``SignatureData``.
-  Returns the report dict (also written to ``workdir/report.json``).
+  ``real``: {'train', 'test', 'all'[, 'validation', 'indep_train']}
+  ``SignatureData``. Returns the report dict (also written to
+  ``workdir/report.json``).
   """
   t_start = time.time()
   e = config.eval
@@ -366,16 +684,10 @@ def run_suite(config, generator, real: dict, workdir: str,
         f"the generator has {g_classes} classes but the real data has "
         f"{len(names)} ({', '.join(names)}); evaluate it on the data it was "
         "trained on")
-  wanted = [s.strip() for s in e.experiments.split(",") if s.strip()]
-  unknown = set(wanted) - set(EXPERIMENTS)
-  if unknown:
-    raise EvaluationError(f"config.eval.experiments: unknown {sorted(unknown)};"
-                          f" choose from {EXPERIMENTS}")
-  if "fid" in wanted and "cas" not in wanted:
-    raise EvaluationError("config.eval.experiments: fid needs cas (its "
-                          "feature space is the CAS classifier's)")
+  wanted = parse_experiments(e.experiments)
   seed = int(config.seed)
-  sampler = _Sampler(generator, len(names), seed, e.postprocess)
+  mode = resolve_postprocess(e.postprocess, real["all"].images)
+  sampler = _Sampler(generator, len(names), seed, mode)
   results, times = {}, {}
 
   def timed(name, fn, *args):
@@ -393,27 +705,38 @@ def run_suite(config, generator, real: dict, workdir: str,
   if "tstr" in wanted:
     results["tstr"] = timed("tstr", exp_tstr, config, real, sampler, names,
                             seed)
+  check_examples = None
   if "realfake" in wanted:
     results["realfake"] = timed("realfake", exp_realfake, config, real,
                                 sampler, names, seed)
+    check_examples = results["realfake"].pop("check_examples", None)
   if "multilabel" in wanted:
     results["multilabel"] = timed("multilabel", exp_multilabel, config, real,
                                   sampler, names, seed)
   if "fid" in wanted:
-    results["fid"] = timed("fid", exp_fid, config, real, cas_art, names, seed)
+    results["fid"] = timed("fid", exp_features, config, real, cas_art, names,
+                           seed, ("fid",))
+  if "prd" in wanted:
+    results["prd"] = timed("prd", exp_features, config, real, cas_art, names,
+                           seed, ("prd",))
+  if "indep" in wanted:
+    results["indep"] = timed("indep", exp_indep, config, real, sampler, names,
+                             seed)
 
   report = eval_report.summarize(results)
   report.update(
       experiments=results, wall_time_s=times,
       total_wall_time_s=time.time() - t_start, seed=seed,
       class_names=names, preset=config.get("preset", ""),
-      postprocess=e.postprocess,
+      postprocess=mode, postprocess_setting=e.postprocess,
+      real_data_binary=is_binary(real["all"].images),
       real_sizes={s: int(len(d.labels)) for s, d in real.items()},
       info=dict(info or {}), config=json.loads(config.to_json_best_effort()))
   if jax.process_index() == 0:
     grid_real, grid_gen = _grid_images(real["all"], sampler, len(names),
                                        e.grid_per_class, seed)
-    eval_report.write(report, workdir, grid_real, grid_gen)
+    eval_report.write(report, workdir, grid_real, grid_gen,
+                      check_examples=check_examples)
   return report
 
 
@@ -441,6 +764,7 @@ def run(config, workdir: str) -> dict:
                           "--config.gan_workdir=RUN (a training workdir)")
   if not os.path.isdir(run_dir):
     raise EvaluationError(f"config.gan_workdir={run_dir}: no such directory")
+  wanted = parse_experiments(config.eval.experiments)
   generator = inference.load_generator(run_dir,
                                        step=config.eval.checkpoint_step)
   cfg_path = os.path.join(run_dir, "config.json")
@@ -455,7 +779,8 @@ def run(config, workdir: str) -> dict:
     raise EvaluationError(
         f"{run_dir}: the generator makes {generator.image_size}px images but "
         f"config.data.image_size={data_cfg.image_size}")
-  real = load_real(data_cfg)
+  indep_media = config.eval.indep_media if "indep" in wanted else ""
+  real = load_real(data_cfg, indep_media)
   if generator.num_classes != real["all"].num_classes:
     raise EvaluationError(
         f"{run_dir}: the checkpoint has {generator.num_classes} classes "
@@ -463,5 +788,7 @@ def run(config, workdir: str) -> dict:
         f"({data_cfg.source}) has {real['all'].num_classes}")
   info = {"gan_workdir": run_dir, "checkpoint_step": int(generator.step),
           "data": data_cfg.to_dict()}
+  if "indep" in wanted:
+    info["indep_train"] = indep_data_config(data_cfg, indep_media)[1]
   os.makedirs(workdir, exist_ok=True)
   return run_suite(config, generator, real, workdir, info)
