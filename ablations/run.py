@@ -56,8 +56,23 @@ from absl import logging  # pylint: disable=g-import-not-at-top
 import ml_collections
 import numpy as np
 
-# The per-variant table: report.json key -> column.
-METRICS = ("cas_accuracy", "tstr_accuracy", "fid", "kid", "realfake_accuracy")
+# The per-variant table: report.json key -> column (sigjax.evaluate's keys;
+# an experiment left out of eval.experiments leaves its columns blank).
+METRICS = ("cas_accuracy", "indep_cas_accuracy", "tstr_accuracy", "fid",
+           "fid_half", "fid_real_vs_real", "kid", "precision", "recall",
+           "realfake_accuracy", "realfake_balanced_accuracy",
+           "detector_competent")
+# Column -> (results.md heading, digits).
+_HEADS = {"cas_accuracy": ("CAS ↑", 3),
+          "indep_cas_accuracy": ("indep. CAS ↑", 3),
+          "tstr_accuracy": ("TSTR ↑", 3), "fid": ("FID ↓", 2),
+          "fid_half": ("FID half ↓", 2),
+          "fid_real_vs_real": ("FID floor", 2), "kid": ("KID ↓", 4),
+          "precision": ("precision ↑", 3), "recall": ("recall ↑", 3),
+          "realfake_accuracy": ("real/fake acc ↓", 3),
+          "realfake_balanced_accuracy": ("real/fake bal. acc ↓", 3),
+          "detector_competent": ("detector competent", 2),
+          "train_time_s": ("train time (s)", 0), "steps": ("steps", 0)}
 COLUMNS = METRICS + ("train_time_s", "steps")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+=-]*$")
 
@@ -410,18 +425,22 @@ def _pm(mean, std, digits):
 
 
 def results_markdown(sweep: Sweep, rows: list) -> str:
-  heads = ["variant", "CAS ↑", "TSTR ↑", "FID ↓", "KID ↓", "real/fake acc ↓",
-           "train time (s)", "steps", "seeds", "overrides"]
-  digits = {"cas_accuracy": 3, "tstr_accuracy": 3, "fid": 2, "kid": 4,
-            "realfake_accuracy": 3, "train_time_s": 0, "steps": 0}
+  # Metric columns that no run filled (experiments not run) are left out.
+  cols = [c for c in COLUMNS if c not in METRICS or any(
+      math.isfinite(r[f"{c}_mean"]) for r in rows)]
+  heads = ["variant"] + [_HEADS[c][0] for c in cols] + ["seeds", "overrides"]
   lines = [f"# Ablation: {os.path.basename(sweep.path)}", ""]
   if sweep.description:
     lines += [sweep.description.strip(), ""]
   lines += [
       "Mean ± sample std over seeds (std blank with one seed). CAS: real-data "
       "classifier's accuracy on generated images; TSTR: classifier trained on "
-      "generated, tested on real; FID/KID in the CAS classifier's feature "
-      "space; real/fake: VGG19 detector accuracy (0.5 = indistinguishable). "
+      "generated, tested on real; indep. CAS: the independent network's; "
+      "FID/KID in the CAS classifier's feature space, FID half: at the "
+      "sizes of its real-vs-real floor; precision/recall: Kynkäänniemi et "
+      "al. 2019 in the same space; real/fake: the detector's accuracy and "
+      "balanced accuracy (0.5 = indistinguishable), detector competent: "
+      "share of runs whose detector passed its competence check. "
       f"Evaluation preset: `{sweep.eval_preset}`"
       + (f", overrides `{json.dumps(sweep.eval_overrides, default=str)}`"
          if sweep.eval_overrides else "") + ".", "",
@@ -429,7 +448,7 @@ def results_markdown(sweep: Sweep, rows: list) -> str:
       "|" + "---|" * len(heads)]
   for r in rows:
     cells = [r["variant"]]
-    cells += [_pm(r[f"{c}_mean"], r[f"{c}_std"], digits[c]) for c in COLUMNS]
+    cells += [_pm(r[f"{c}_mean"], r[f"{c}_std"], _HEADS[c][1]) for c in cols]
     n = f"{r['n_seeds']}" + ("" if r["n_seeds"] == r["seeds_planned"]
                              else f" of {r['seeds_planned']}")
     cells += [n, f"`{r['overrides']}`" if r["overrides"] != "{}" else "base"]
