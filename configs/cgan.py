@@ -48,6 +48,7 @@ def get_config(preset: str = "cpu") -> ml_collections.ConfigDict:
     m.gen_kernel_size = 3
     t.instance_noise = 0.1
     t.ema_decay = 0.999
+    t.ema_start = 1000 if preset == "quality" else 5000
     if preset == "quality":
       m.gen_channels = (64, 32, 16, 1)
       m.disc_channels = (16, 32, 64, 64)

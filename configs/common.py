@@ -104,6 +104,7 @@ def base_config() -> ml_collections.ConfigDict:
   t.ada_interval = 4  # ada: steps between adjustments of p
   t.ada_speed = 5e-4  # ada: change of p per step (p moves by 1 in 2000 steps)
   t.ema_decay = 0.0  # EMA of G's weights for samples/inference; 0 = off
+  t.ema_start = 0  # steps during which the EMA copies G (0 = average from step 0)
   t.d_steps = 1  # D updates per G update, each on its own real batch
   # Std of Gaussian noise added to every image D sees (real and fake); 0 = off.
   t.instance_noise = 0.0
@@ -155,6 +156,9 @@ def check_gan_options(config) -> None:
     value = gan_option(config, "train", name, 1)
     if not isinstance(value, int) or value < 1:
       raise ValueError(f"train.{name}={value!r}: must be an integer >= 1")
+  start = gan_option(config, "train", "ema_start", 0)
+  if not isinstance(start, int) or start < 0:
+    raise ValueError(f"train.ema_start={start!r}: must be an integer >= 0")
   target = gan_option(config, "train", "ada_target", 0.6)
   if not 0.0 <= target <= 1.0:
     raise ValueError(f"train.ada_target={target!r}: must be in [0, 1]")

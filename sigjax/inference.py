@@ -93,8 +93,14 @@ class GeneratorHandle:
 
 
 def load_generator(workdir: str, step: Optional[int] = None,
-                   batch_size: int = 256) -> GeneratorHandle:
+                   batch_size: int = 256,
+                   ema: Optional[bool] = None) -> GeneratorHandle:
   """The generator of the newest readable checkpoint in ``workdir``.
+
+  ``ema``: None = the EMA generator when the run trained one, else the
+  trained one; False = always the trained weights (a run's EMA is only a
+  read-out, so both can be compared on one run); True = the EMA generator
+  (an error when the run has none).
 
   Raises ``CheckpointError`` naming the directory when there is none.
   """
@@ -116,8 +122,17 @@ def load_generator(workdir: str, step: Optional[int] = None,
   manager.close()
   # The EMA generator (weights and its own BatchNorm statistics) when the run
   # trained one (train.ema_decay > 0), else the trained generator.
-  params, batch_stats = train_lib.sampling_variables(config, state)
+  has_ema = bool(train_lib.Options.from_config(config).ema_decay)
+  if ema and not has_ema:
+    raise ValueError(f"{workdir}: this run trained no EMA generator "
+                     "(train.ema_decay = 0)")
+  if ema is False and has_ema:
+    params, batch_stats = state.params_g, state.batch_stats_g
+  else:
+    params, batch_stats = train_lib.sampling_variables(config, state)
   variables = jax.tree.map(jnp.asarray,
                            {"params": params, "batch_stats": batch_stats})
-  return GeneratorHandle(config, variables, meta["class_names"],
-                         meta["step"], batch_size)
+  handle = GeneratorHandle(config, variables, meta["class_names"],
+                           meta["step"], batch_size)
+  handle.ema = has_ema and ema is not False
+  return handle

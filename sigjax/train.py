@@ -54,7 +54,11 @@ when set, so the default step is the original's, bit for bit):
   params_g_ema + (1 - d) * params_g (started from the initial weights), and
   ``batch_stats_g_ema`` are the BatchNorm running statistics of the EMA
   weights themselves (a forward pass of the EMA generator in training mode on
-  the G step's noise, output discarded). ``sampling_variables`` returns them
+  the G step's noise, output discarded). With ``train.ema_start`` = k > 0
+  the EMA copies params_g for the first k steps and averages from then on
+  (as BigGAN's ``ema_start``): a decay of 0.999 started from the initial
+  weights still holds 0.999^1500 = 22% of them after 1500 steps.
+  ``sampling_variables`` returns them
   for the sample grids, ``sigjax.inference`` and hence generate/evaluate.
 
 Disabled options leave empty dicts in the state, so a config's state has the
@@ -151,6 +155,7 @@ class Options:
   d_steps: int = 1
   spectral_norm: bool = False
   instance_noise: float = 0.0
+  ema_start: int = 0
 
   @classmethod
   def from_config(cls, config) -> "Options":
@@ -168,6 +173,7 @@ class Options:
         ada_speed=float(get("ada_speed", 5e-4)),
         ema_decay=float(get("ema_decay", 0.0)), d_steps=int(get("d_steps", 1)),
         instance_noise=float(get("instance_noise", 0.0)),
+        ema_start=int(get("ema_start", 0)),
         spectral_norm=bool(common.gan_option(config, "model", "spectral_norm",
                                              False)))
 
@@ -304,6 +310,8 @@ def make_train_step(config, num_classes: int):
     new = {}
     if o.ema_decay:
       d = o.ema_decay
+      if o.ema_start:  # copy the weights until ema_start, then average
+        d = jnp.where(state.step < o.ema_start, 0.0, d)
       new["params_g_ema"] = jax.tree.map(lambda e, p: d * e + (1.0 - d) * p,
                                          state.params_g_ema, params_g)
       _, ema_vars = generate(new["params_g_ema"], state.batch_stats_g_ema,

@@ -240,6 +240,9 @@ def test_generate_writes_binary_ink_by_default(tmp_path):
     assert f'"output": "{output}"' in open(
         os.path.join(out, "generate.json")).read()
   gen = inference.load_generator(run)
+  assert not gen.ema
+  with pytest.raises(ValueError, match="no EMA"):
+    inference.load_generator(run, ema=True)
   raw = gen.sample([0, 1], seed=3)
   np.testing.assert_array_equal(gen.sample([0, 1], seed=3, output="binary"),
                                 (raw >= 0.5).astype(np.float32))
@@ -261,3 +264,25 @@ def test_instance_noise_reaches_d_and_is_validated():
   assert np.isfinite(losses[0.5]) and losses[0.5] != losses[0.0]
   with pytest.raises(ValueError, match="instance_noise"):
     train_lib.Options.from_config(make_config(train__instance_noise=-1.0))
+
+
+def test_ema_start_copies_then_averages():
+  config = make_config(train__ema_decay=0.9, train__ema_start=2)
+  state = train_lib.create_state(config, NUM_CLASSES)
+  step = jax.jit(train_lib.make_train_step(config, NUM_CLASSES))
+  images = (np.random.RandomState(0).rand(8, 16, 16, 1) > 0.7).astype(
+      np.float32)
+  labels = (np.arange(8) % NUM_CLASSES).astype(np.int32)
+  for _ in range(2):
+    state, _ = step(state, images, labels)
+  for e, p in zip(jax.tree.leaves(state.params_g_ema),
+                  jax.tree.leaves(state.params_g)):
+    np.testing.assert_array_equal(e, p)  # steps 0, 1: copied
+  prev = jax.tree.map(np.asarray, state.params_g)
+  state, _ = step(state, images, labels)
+  for e, a, b in zip(jax.tree.leaves(state.params_g_ema),
+                     jax.tree.leaves(prev), jax.tree.leaves(state.params_g)):
+    np.testing.assert_allclose(e, 0.9 * a + 0.1 * np.asarray(b), rtol=1e-5,
+                               atol=1e-7)
+  with pytest.raises(ValueError, match="ema_start"):
+    train_lib.Options.from_config(make_config(train__ema_start=-1))
