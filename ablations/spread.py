@@ -1,0 +1,32 @@
+r"""Run-to-run spread of the ``cpu`` preset on the cross-media paper data:
+the oneDNN convolutions (default on one CPU device) against the XLA
+lowerings, three seeds each (issue 11, item 0).
+
+    python ablations/run.py --sweep=ablations/spread.py --workdir=OUT
+
+Six full ``cpu`` runs (2500 steps each, ~15 min apiece on an idle 2-core
+CPU) and the cheap evaluation (CAS, FID/KID, precision/recall). The two
+lowerings compute the same function (BUILD_NOTES.md, issue 11: they
+separate no faster than a one-ulp perturbation of the initial weights), so
+the rows should agree within their seeds' spread.
+"""
+
+from configs import cgan
+
+
+def get_sweep():
+  base = cgan.get_config("cpu")
+  base.data.source = "cross_media"
+  return {
+      "description": "cpu preset, cross-media paper data: oneDNN vs XLA "
+                     "lowerings, 3 seeds each.",
+      "base": base,
+      "variants": [
+          ("onednn", {"model.conv_transpose": "auto",
+                      "model.conv_impl": "auto"}),
+          ("xla", {"model.conv_transpose": "phase", "model.conv_impl": "xla"}),
+      ],
+      "seeds": [0, 1, 2],
+      "eval": {"preset": "cpu",
+               "overrides": {"eval.experiments": "cas,fid,prd"}},
+  }
