@@ -286,3 +286,18 @@ def test_ema_start_copies_then_averages():
                                atol=1e-7)
   with pytest.raises(ValueError, match="ema_start"):
     train_lib.Options.from_config(make_config(train__ema_start=-1))
+
+
+@pytest.mark.parametrize("preset", ["quality", "quality_gpu"])
+def test_quality_presets_build_and_trace(preset):
+  config = cgan_config.get_config(preset)
+  assert config.model.upsample == "resize_conv"
+  assert config.train.instance_noise > 0 and config.train.ema_decay > 0
+  assert config.train.ema_start < config.train.steps
+  state = jax.eval_shape(lambda: train_lib.create_state(config, 10))
+  s, b = config.data.image_size, config.train.batch_size
+  _, metrics = jax.eval_shape(
+      train_lib.make_train_step(config, 10), state,
+      jax.ShapeDtypeStruct((b, s, s, 1), jnp.float32),
+      jax.ShapeDtypeStruct((b,), jnp.int32))
+  assert {"d_loss", "g_loss"} <= set(metrics)
