@@ -517,15 +517,19 @@ def main(argv):
   if not FLAGS.sweep or not FLAGS.workdir:
     raise app.UsageError("--sweep and --workdir are required")
   from sigjax import console  # pylint: disable=g-import-not-at-top
-  log_path = console.setup(FLAGS.workdir, "sweep")
-  logging.info("Sweep %s in %s; full log: %s", FLAGS.sweep,
-               os.path.abspath(FLAGS.workdir), log_path)
   only = [s for s in (FLAGS.only or "").split(",") if s]
   try:
     t0 = time.time()
-    run_sweep(FLAGS.sweep, FLAGS.workdir, only=only,
-                    shard=parse_shard(FLAGS.shard), dry_run=FLAGS.dry_run,
-                    collect_only=FLAGS.collect_only)
+    sweep = load_sweep(FLAGS.sweep)
+    shard = parse_shard(FLAGS.shard)
+    if not FLAGS.collect_only:
+      plan(sweep, FLAGS.workdir, only)  # a bad field stops before any write
+    if not FLAGS.dry_run:  # a dry run writes nothing, not even a log
+      log_path = console.setup(FLAGS.workdir, "sweep")
+      logging.info("Sweep %s in %s; full log: %s", FLAGS.sweep,
+                   os.path.abspath(FLAGS.workdir), log_path)
+    run_sweep(sweep, FLAGS.workdir, only=only, shard=shard,
+              dry_run=FLAGS.dry_run, collect_only=FLAGS.collect_only)
     if not FLAGS.dry_run:
       print(open(os.path.join(FLAGS.workdir, "results.md")).read())
       print(f"sweep wall time {time.time() - t0:.1f} s")
