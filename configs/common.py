@@ -22,6 +22,12 @@ def data_config() -> ml_collections.ConfigDict:
   d.val_fraction = 0.1
   d.test_fraction = 0.2
   d.fraction = 1.0  # fraction of the training split kept (data-efficiency ablations)
+  # 'binary' (the original: Otsu threshold, ink 1 / paper 0) or 'coverage'
+  # (each pixel's ink coverage in [0, 1] after the area-averaging resize, no
+  # threshold: thin strokes keep sub-pixel width and position). A generator
+  # trained on 'coverage' is binarised by the same Otsu step when it is
+  # evaluated and by configs/generate.py (sigjax.preprocess.otsu_ink).
+  d.ink = "binary"
   # cross_media source
   d.label = "name"  # 'name' (10 classes) or 'writer' (93)
   d.media = "paper"  # comma-separated subset of paper,ipad,phone_in_hand,phone_on_table
@@ -117,6 +123,7 @@ def base_config() -> ml_collections.ConfigDict:
 
 
 _CHOICES = {
+    ("data", "ink"): ("binary", "coverage"),
     ("model", "conditioning"): ("concat", "projection"),
     ("model", "arch"): ("dcgan", "resnet"),
     ("model", "upsample"): ("transpose", "resize_conv"),

@@ -14,8 +14,8 @@ def get_config(preset: str = "") -> ml_collections.ConfigDict:
   config.step = -1  # checkpoint step; -1 = newest readable
   config.per_class = 300  # 10 classes x 300 = the original's 3000
   config.seed = 0
-  # 'binary': ink thresholded at 0.5, like the (binarized) training data;
-  # 'raw': G's sigmoid output as grey levels.
+  # 'binary': binary ink like the training data (>= 0.5; Otsu per image for a
+  # GAN trained on config.data.ink='coverage'); 'raw': G's sigmoid output.
   config.output = "binary"
   if preset == "test":
     config.per_class = 4

@@ -161,6 +161,20 @@ def warn_skipped(skipped: list, where: str) -> None:
                     where, names)
 
 
+def _ink(cfg) -> str:
+  """config.data.ink ('binary' for configs written before it existed)."""
+  ink = cfg.get("ink", "binary") or "binary"
+  if ink not in preprocess.INKS:
+    raise DataError(f"config.data.ink={ink!r}: use one of "
+                    f"{', '.join(preprocess.INKS)}")
+  return ink
+
+
+def _reader(read, cfg):
+  ink = _ink(cfg)
+  return lambda item, image_size: read(item, image_size, ink)
+
+
 def _stack(images: list, image_size: int) -> np.ndarray:
   if not images:
     return np.zeros((0, image_size, image_size, 1), np.float32)
@@ -206,7 +220,8 @@ def _load_folder(cfg, split: str) -> SignatureData:
                     "(ROOT/<person>/<images>) for data.source='folder'")
   root = Path(cfg.dir).expanduser()
   classes, files, skipped = _scan_folder(root)
-  images, errors = decode_all([root / rel for _, rel in files], cfg.image_size)
+  images, errors = decode_all([root / rel for _, rel in files], cfg.image_size,
+                              read=_reader(preprocess.load_image, cfg))
   skipped += [{"path": files[i][1], "reason": r} for i, r in errors.items()]
   skipped.sort(key=lambda s: s["path"])
   warn_skipped(skipped, str(root))
@@ -244,7 +259,7 @@ def _load_synthetic(cfg, split: str) -> SignatureData:
   from sigjax import synthetic  # pylint: disable=g-import-not-at-top
   images, labels, names = synthetic.generate(
       int(cfg.num_classes), int(cfg.synthetic_per_class), int(cfg.image_size),
-      int(cfg.seed))
+      int(cfg.seed), ink=_ink(cfg))
   sel = _select([names[l] for l in labels], split, cfg)
   _check_split_classes(names, [names[l] for l in labels[sel]], split,
                        lambda c: f"synthetic {c}")
@@ -259,7 +274,7 @@ def _load_cross_media(cfg, split: str) -> SignatureData:
     raise DataError(f"split={split!r}: use one of {', '.join(SPLITS)}")
   examples, names, info = cross_media.load_examples(cfg, split)
   images, errors = decode_all([e["image"] for e in examples], cfg.image_size,
-                              read=preprocess.load_bytes)
+                              read=_reader(preprocess.load_bytes, cfg))
   skipped = [{"path": examples[i]["path"], "reason": r}
              for i, r in errors.items()]
   warn_skipped(skipped, info["manual_dir"])

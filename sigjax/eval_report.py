@@ -208,7 +208,10 @@ def _postprocess_note(report: dict) -> str:
   why = {"binarize": "thresholded at 0.5 to binary ink, the form of the "
                      "real data", "uint8": "rounded to 256 grey levels, "
                                            "as a PNG file stores them",
-         "none": "the generator's raw output in [0, 1]"}.get(mode, "")
+         "none": "the generator's raw output in [0, 1]",
+         "otsu": "each image Otsu-thresholded to binary ink, the step that "
+                 "makes the real images binary (the generator learnt ink "
+                 "coverage, config.data.ink='coverage')"}.get(mode, "")
   src = ""
   if setting == "auto":
     src = (" (`auto`: the real data is "

@@ -72,6 +72,7 @@ from sigjax import classify
 from sigjax import data as data_lib
 from sigjax import eval_report
 from sigjax import metrics
+from sigjax import preprocess
 from sigjax.models import classifier as clf_models
 from sigjax.models import resnet_classifier
 from sigjax.models import vgg19
@@ -80,7 +81,7 @@ EXPERIMENTS = ("cas", "tstr", "realfake", "multilabel", "fid", "prd", "indep")
 # Experiments that work in the CAS classifier's feature space.
 NEEDS_CAS = ("fid", "prd")
 DETECTORS = ("vgg19", "cnn")
-POSTPROCESS = ("auto", "none", "uint8", "binarize")
+POSTPROCESS = ("auto", "none", "uint8", "binarize", "otsu")
 DEGRADATIONS = ("break", "blur")
 ALL_MEDIA = "paper,ipad,phone_in_hand,phone_on_table"
 # The smallest input each detector takes; smaller images are resized up.
@@ -158,15 +159,19 @@ def is_binary(images) -> bool:
   return bool(x.size) and bool(np.all((x == 0) | (x == 1)))
 
 
-def resolve_postprocess(mode: str, real_images) -> str:
-  """config.eval.postprocess with 'auto' resolved: 'binarize' when the real
-  data is binary (what the generator was taught to draw, and what
-  configs/generate.py writes by default for it), else 'uint8'."""
+def resolve_postprocess(mode: str, real_images, ink: str = "binary") -> str:
+  """config.eval.postprocess with 'auto' resolved: when the real data is
+  binary, its binary form as configs/generate.py writes it by default:
+  'binarize' (>= 0.5) for a generator trained on binary data, 'otsu' (per
+  image, as the real images are binarised) for one trained on ink coverage
+  (``ink``, its config.data.ink); 'uint8' when the real data is not binary."""
   if mode not in POSTPROCESS:
     raise EvaluationError(f"config.eval.postprocess={mode!r}: use "
                           f"{', '.join(POSTPROCESS)}")
   if mode == "auto":
-    return "binarize" if is_binary(real_images) else "uint8"
+    if not is_binary(real_images):
+      return "uint8"
+    return "otsu" if ink == "coverage" else "binarize"
   return mode
 
 
@@ -179,8 +184,10 @@ def postprocess(images: np.ndarray, mode: str) -> np.ndarray:
     return np.round(images * 255.0) / 255.0
   if mode == "binarize":
     return (images >= 0.5).astype(np.float32)
-  raise EvaluationError(f"config.eval.postprocess={mode!r}: use none, uint8 or "
-                        "binarize (or auto)")
+  if mode == "otsu":
+    return preprocess.otsu_ink(images)
+  raise EvaluationError(f"config.eval.postprocess={mode!r}: use none, uint8, "
+                        "binarize or otsu (or auto)")
 
 
 def degrade(images, kind: str, seed: int) -> np.ndarray:
@@ -686,7 +693,8 @@ def run_suite(config, generator, real: dict, workdir: str,
         "trained on")
   wanted = parse_experiments(e.experiments)
   seed = int(config.seed)
-  mode = resolve_postprocess(e.postprocess, real["all"].images)
+  mode = resolve_postprocess(e.postprocess, real["all"].images,
+                             getattr(generator, "ink", "binary"))
   sampler = _Sampler(generator, len(names), seed, mode)
   results, times = {}, {}
 
@@ -775,6 +783,12 @@ def run(config, workdir: str) -> dict:
   else:
     run_config = generator.config.to_dict()
   data_cfg = resolve_data_config(config, run_config)
+  if data_cfg.ink == "coverage" and config.data.get("ink") is None:
+    # A generator trained on ink coverage is scored, like every other run,
+    # against the binary real images, its own output Otsu-thresholded
+    # (eval.postprocess='auto'); --config.data.ink=coverage scores the soft
+    # forms instead.
+    data_cfg.ink = "binary"
   if int(data_cfg.image_size) != int(generator.image_size):
     raise EvaluationError(
         f"{run_dir}: the generator makes {generator.image_size}px images but "

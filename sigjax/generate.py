@@ -4,9 +4,10 @@
 ``OUT/labels.csv`` (path,label,class_name) and ``OUT/generate.json`` (the
 run, step and output form). Deterministic in config.seed.
 
-``config.output``: 'binary' (default): black ink on white, thresholded at
-0.5, the form of the data the GAN learnt from (sigjax binarizes every
-source); 'raw': G's sigmoid output as grey levels.
+``config.output``: 'binary' (default): black ink on white, the binary form
+of the data the GAN learnt from (thresholded at 0.5; per-image Otsu for a GAN
+trained on ink coverage, config.data.ink='coverage'); 'raw': G's sigmoid
+output as grey levels.
 """
 
 import csv

@@ -20,6 +20,7 @@ import numpy as np
 
 from sigjax import checkpoint as ckpt
 from sigjax import parallel
+from sigjax import preprocess
 from sigjax import train as train_lib
 from sigjax.models import cgan
 
@@ -27,9 +28,16 @@ from sigjax.models import cgan
 OUTPUTS = ("raw", "binary")
 
 
-def binarize(images: np.ndarray) -> np.ndarray:
-  """Ink (1.0) where a generated pixel is >= 0.5, paper (0.0) elsewhere: the
-  binary form of the training data (sigmoid output 0.5 = logit 0)."""
+def binarize(images: np.ndarray, ink: str = "binary") -> np.ndarray:
+  """The binary form (ink 1.0, paper 0.0) of generated images.
+
+  ``ink`` is the form of the data the generator learnt (config.data.ink):
+  'binary' data: ink where a pixel is >= 0.5 (sigmoid output 0.5 = logit 0);
+  'coverage' data: each image Otsu-thresholded as the real area-averaged
+  images are (``sigjax.preprocess.otsu_ink``).
+  """
+  if ink == "coverage":
+    return preprocess.otsu_ink(images)
   return (np.asarray(images) >= 0.5).astype(np.float32)
 
 
@@ -43,6 +51,7 @@ class GeneratorHandle:
     self.num_classes = len(self.class_names)
     self.step = int(step)
     self.image_size = int(config.data.image_size)
+    self.ink = config.data.get("ink", "binary")
     self.latent_dim = int(config.model.latent_dim)
     self.variables = variables
     self.batch_size = batch_size
@@ -63,14 +72,14 @@ class GeneratorHandle:
     """Images (N, S, S, 1) float32 in [0, 1] for integer ``labels``.
 
     Deterministic in ``seed`` (or give ``z`` explicitly, shape (N, latent)).
-    ``output='raw'``: G's sigmoid output (grey levels); ``'binary'``: ink
-    where it is >= 0.5 (``binarize``), the form of the training data, which
-    sigjax's preprocessing always binarizes (Otsu).
+    ``output='raw'``: G's sigmoid output (grey levels); ``'binary'``: the
+    binary form of the training data (``binarize``: >= 0.5, or per-image Otsu
+    for a generator trained on ink coverage, config.data.ink='coverage').
     """
     if output not in OUTPUTS:
       raise ValueError(f"output={output!r}: use 'raw' or 'binary'")
     images = self._sample(labels, seed, z)
-    return binarize(images) if output == "binary" else images
+    return binarize(images, self.ink) if output == "binary" else images
 
   def _sample(self, labels, seed, z):
     labels = np.asarray(labels, np.int32).reshape(-1)

@@ -18,6 +18,13 @@ this order, so the model always sees the same kind of tensor:
 4. Otsu threshold computed on the resized uint8 image (``otsu_threshold``);
 5. invert: ink (pixel <= threshold) -> 1.0, paper -> 0.0, float32 (S, S, 1).
 
+``ink='coverage'`` (``config.data.ink``) stops before step 4: each pixel is
+the share of its footprint covered by ink, in [0, 1] (``ink_coverage``). Thin
+strokes then keep their sub-pixel position and width as gray levels, which a
+generator with a sigmoid output can match without saturating; ``otsu_ink``
+turns such an image (real or generated) into exactly what steps 4-5 make of
+the same area average, so the binary form stays one function away.
+
 Degenerate case: a constant image (a blank page, or an image that becomes
 constant after resizing) has no threshold that separates two classes; it is
 returned as all paper (zeros) instead of Otsu's "everything <= t" (all ink).
@@ -115,6 +122,52 @@ def binarize(gray: np.ndarray) -> np.ndarray:
   return (gray <= otsu_threshold(gray)).astype(np.float32)
 
 
+INKS = ("binary", "coverage")
+
+
+def _check_ink(ink: str) -> None:
+  if ink not in INKS:
+    raise ValueError(f"config.data.ink={ink!r}: use one of {', '.join(INKS)}")
+
+
+def ink_coverage(gray: np.ndarray, image_size: int) -> np.ndarray:
+  """Ink coverage of each output pixel, float32 (S, S) in [0, 1].
+
+  The full-size image's own ink and paper levels (medians of the two sides of
+  its Otsu threshold) map to 1 and 0, so scans with gray paper or ink get the
+  same range as the authors' clean binarized files (where this is exactly
+  ``1 - gray / 255``); the area-averaging resize is done in float, so no
+  rounding to 256 levels happens before the levels are mapped. A constant
+  image is all paper (zeros), as ``binarize``.
+  """
+  gray = np.asarray(gray, np.uint8)
+  if gray.size == 0 or gray.min() == gray.max():
+    return np.zeros((image_size, image_size), np.float32)
+  t = otsu_threshold(gray)
+  ink = float(np.median(gray[gray <= t]))
+  paper = float(np.median(gray[gray > t]))
+  g = gray.astype(np.float32)
+  if gray.shape != (image_size, image_size):
+    g = np.asarray(Image.fromarray(g, mode="F").resize(
+        (image_size, image_size), RESAMPLE), np.float32)
+  cov = (paper - g) / max(paper - ink, 1.0)
+  return np.clip(cov, 0.0, 1.0).astype(np.float32)
+
+
+def otsu_ink(images: np.ndarray) -> np.ndarray:
+  """Binary form of ink-coverage images (..., S, S, 1) or (S, S): each image
+  is quantised to uint8 gray (paper white) and Otsu-thresholded, the same
+  steps 4-5 apply to the area-averaged real image. Used on generated images
+  of a generator trained on ``ink='coverage'`` data."""
+  x = np.clip(np.asarray(images, np.float32), 0.0, 1.0)
+  if x.ndim not in (2, 3, 4) or (x.ndim > 2 and x.shape[-1] != 1):
+    raise ValueError(f"otsu_ink needs (S, S), (S, S, 1) or (N, S, S, 1) "
+                     f"images, got shape {x.shape}")
+  flat = x.reshape((-1,) + x.shape[-3:-1] if x.ndim > 2 else (1,) + x.shape)
+  gray = np.round(255.0 * (1.0 - flat)).astype(np.uint8)
+  return np.stack([binarize(g) for g in gray]).reshape(x.shape)
+
+
 def resize_gray(gray: np.ndarray, image_size: int) -> np.ndarray:
   """Area-averaging resize of a uint8 image to (image_size, image_size)."""
   if gray.shape == (image_size, image_size):
@@ -123,16 +176,21 @@ def resize_gray(gray: np.ndarray, image_size: int) -> np.ndarray:
   return np.asarray(im.resize((image_size, image_size), RESAMPLE), np.uint8)
 
 
-def preprocess_image(img: Image.Image, image_size: int) -> np.ndarray:
-  """The full preprocessing of one decoded image -> float32 (S, S, 1) in {0,1}.
+def preprocess_image(img: Image.Image, image_size: int,
+                     ink: str = "binary") -> np.ndarray:
+  """The full preprocessing of one decoded image -> float32 (S, S, 1) in {0,1}
+  (``ink='binary'``) or in [0, 1] (``ink='coverage'``, see the module doc).
 
   Raises ``ImageError`` if the image is smaller than ``MIN_SIZE`` on a side.
   """
+  _check_ink(ink)
   if image_size < 1:
     raise ValueError(f"image_size must be positive, got {image_size}")
   w, h = img.size
   if w < MIN_SIZE or h < MIN_SIZE:
     raise ImageError(f"image is {w}x{h}, smaller than {MIN_SIZE}x{MIN_SIZE}")
+  if ink == "coverage":
+    return ink_coverage(to_grayscale(img), image_size)[..., None]
   gray = resize_gray(to_grayscale(img), image_size)
   return binarize(gray)[..., None]
 
@@ -161,14 +219,15 @@ def decode(data: Union[bytes, PathLike, io.IOBase]) -> Image.Image:
   return img
 
 
-def load_image(path: PathLike, image_size: int) -> np.ndarray:
+def load_image(path: PathLike, image_size: int,
+               ink: str = "binary") -> np.ndarray:
   """Decodes and preprocesses one file -> float32 (S, S, 1), ink = 1.0.
 
   Raises ``ImageError`` (naming the reason) for unusable files.
   """
-  return preprocess_image(decode(path), image_size)
+  return preprocess_image(decode(path), image_size, ink)
 
 
-def load_bytes(data: bytes, image_size: int) -> np.ndarray:
+def load_bytes(data: bytes, image_size: int, ink: str = "binary") -> np.ndarray:
   """Like ``load_image`` for encoded bytes (e.g. from a TFDS example)."""
-  return preprocess_image(decode(data), image_size)
+  return preprocess_image(decode(data), image_size, ink)

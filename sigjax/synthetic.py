@@ -240,8 +240,10 @@ def class_names(num_classes: int, seed: int) -> list:
   return names
 
 
-def generate(num_classes: int, per_class: int, image_size: int, seed: int):
-  """(images float32 (N,S,S,1) in {0,1}, labels int32 (N,), class names).
+def generate(num_classes: int, per_class: int, image_size: int, seed: int,
+             ink: str = "binary"):
+  """(images float32 (N,S,S,1) in {0,1} (or ink coverage in [0, 1], see
+  sigjax.preprocess), labels int32 (N,), class names).
 
   Images are class-major: class c's samples are rows c*per_class ...
   """
@@ -256,6 +258,7 @@ def generate(num_classes: int, per_class: int, image_size: int, seed: int):
     for i in range(per_class):
       rng = np.random.default_rng([seed, c, i, 11])
       img = render(tpl, rng, image_size)
-      images[c * per_class + i] = preprocess.preprocess_image(img, image_size)
+      images[c * per_class + i] = preprocess.preprocess_image(
+          img, image_size, ink)
   labels = np.repeat(np.arange(num_classes, dtype=np.int32), per_class)
   return images, labels, class_names(num_classes, seed)

@@ -13,6 +13,7 @@ from PIL import Image
 from configs import common
 from configs import data_preview
 from sigjax import data as D
+from sigjax import preprocess
 from sigjax import preview
 from sigjax import synthetic
 from sigjax.datasets import cross_media as cm
@@ -54,6 +55,22 @@ def test_synthetic_contract_splits_and_determinism():
   other = D.load(_cfg(num_classes=4, synthetic_per_class=12, image_size=32,
                       seed=1), "all")
   assert not np.array_equal(other.images, whole.images)
+
+
+def test_ink_coverage_source_and_setting():
+  """config.data.ink='coverage' gives gray stroke edges whose Otsu form is
+  the binary data; an unknown value names the setting."""
+  cfg = common.data_config()
+  cfg.synthetic_per_class = 4
+  binary = D.load(cfg, "train")
+  cfg.ink = "coverage"
+  cov = D.load(cfg, "train")
+  assert cov.images.shape == binary.images.shape
+  assert ((cov.images > 0.05) & (cov.images < 0.95)).mean() > 0.01
+  assert (preprocess.otsu_ink(cov.images) != binary.images).mean() < 0.002
+  cfg.ink = "gray"
+  with pytest.raises(D.DataError, match="config.data.ink"):
+    D.load(cfg, "train")
 
 
 def test_synthetic_classes_distinct_and_samples_varied():

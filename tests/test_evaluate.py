@@ -216,6 +216,15 @@ def test_postprocess_modes():
   assert evaluate.resolve_postprocess("auto", binary) == "binarize"
   assert evaluate.resolve_postprocess("auto", binary * 0.7) == "uint8"
   assert evaluate.resolve_postprocess("none", binary) == "none"
+  # A generator trained on ink coverage is thresholded as the real images
+  # are: Otsu per image (a faint image still gets its strokes).
+  assert evaluate.resolve_postprocess("auto", binary, "coverage") == "otsu"
+  faint = np.zeros((2, 8, 8, 1), np.float32)
+  faint[:, 2:6, 3] = 0.3
+  faint[1, 2:6, 4] = 0.1
+  o = evaluate.postprocess(faint, "otsu")
+  assert o[0, 2:6, 3].all() and o.sum() == 8 and not o[1, :, 4].any()
+  assert not evaluate.postprocess(faint, "binarize").any()
   with pytest.raises(evaluate.EvaluationError, match="postprocess"):
     evaluate.resolve_postprocess("png", binary)
   assert eval_configs.get_config("cpu").eval.postprocess == "auto"

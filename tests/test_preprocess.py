@@ -142,3 +142,42 @@ def test_raw_scans_match_their_binarized_twins(cross_media_dir):
   iou = [np.logical_and(r, b).sum() / np.logical_or(r, b).sum()
          for r, b in zip(raw, binned)]
   assert np.median(iou) > 0.75 and min(iou) > 0.6, (np.median(iou), min(iou))
+
+
+def test_ink_coverage_keeps_gray_levels_and_otsu_gives_the_binary_form(
+    cross_media_dir):
+  """ink='coverage' is the area average before the threshold: values in
+  [0, 1] with gray stroke edges, 1 - gray/255 on the authors' clean files,
+  and otsu_ink of it is (to a rounding pixel) the ink='binary' image."""
+  diffs = []
+  for writer, n in ((1, 1), (2, 5), (3, 9)):
+    img = pp.decode(cross_media_dir / f"bin/{writer}/{n}.png")
+    cov = pp.preprocess_image(img, 64, ink="coverage")
+    binary = pp.preprocess_image(img, 64)
+    assert cov.shape == (64, 64, 1) and cov.dtype == np.float32
+    assert cov.min() == 0.0 and cov.max() <= 1.0
+    partial = ((cov > 0.05) & (cov < 0.95)).mean()
+    assert partial > 0.02, partial  # anti-aliased strokes, not binary
+    ref = 1.0 - np.asarray(
+        pp.to_grayscale(img).astype(np.float32)) / 255.0
+    assert abs(cov.mean() - ref.mean()) < 0.01
+    diffs.append((pp.otsu_ink(cov) != binary).mean())
+  assert max(diffs) < 0.002, diffs
+  # Batched and 2-D inputs keep their shape; a blank page stays paper.
+  batch = np.stack([cov, cov])
+  assert pp.otsu_ink(batch).shape == batch.shape
+  assert pp.otsu_ink(cov[..., 0]).shape == (64, 64)
+  assert not pp.otsu_ink(np.zeros((8, 8, 1))).any()
+  with pytest.raises(ValueError, match="otsu_ink"):
+    pp.otsu_ink(np.zeros((2, 8, 8, 3)))
+
+
+def test_ink_coverage_maps_scan_levels_to_zero_and_one():
+  """Gray paper (200) and gray ink (60) become 0 and 1, as on a clean file."""
+  g = np.full((80, 80), 200, np.uint8)
+  g[20:60, 36:44] = 60  # an 8-px stroke: 2 px wide at 20x20
+  cov = pp.preprocess_image(Image.fromarray(g), 20, ink="coverage")[..., 0]
+  assert cov[10, 8] == 0.0 and cov[10, 9] == cov[10, 10] == 1.0
+  assert cov[2, 2] == 0.0 and cov.max() == 1.0
+  with pytest.raises(ValueError, match="config.data.ink"):
+    pp.preprocess_image(Image.fromarray(g), 20, ink="soft")

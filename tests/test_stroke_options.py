@@ -16,6 +16,7 @@ from configs import cgan as cgan_config
 from configs import generate as generate_config
 from sigjax import generate as generate_lib
 from sigjax import inference
+from sigjax import preprocess
 from sigjax import train as train_lib
 from sigjax.models import cgan
 from sigjax.models import layers
@@ -248,6 +249,11 @@ def test_generate_writes_binary_ink_by_default(tmp_path):
                                 (raw >= 0.5).astype(np.float32))
   with pytest.raises(ValueError, match="output"):
     gen.sample([0], output="gray")
+  # A generator of ink coverage (config.data.ink) is thresholded per image
+  # with Otsu, as the real images are.
+  gen.ink = "coverage"
+  np.testing.assert_array_equal(gen.sample([0, 1], seed=3, output="binary"),
+                                preprocess.otsu_ink(raw))
 
 
 def test_instance_noise_reaches_d_and_is_validated():

@@ -1,0 +1,58 @@
+r"""Ink form x recipe, two seeds: what makes the strokes continuous? (issue 11)
+
+    python ablations/run.py --sweep=ablations/stroke_ink.py --workdir=OUT
+
+A 2 x 2 factorial on the cross-media paper data (650 training images of 65
+writers, 10 names; writer-disjoint test split), sized for a 2-core CPU:
+batch 32, 1500 steps, seeds 0 and 1, ``cpu`` widths.
+
+* ink form (``config.data.ink``): ``binary`` (the original: Otsu threshold at
+  64 px, strokes 1-2 px wide with hard aliased edges) vs ``coverage`` (the
+  area-averaged ink coverage before the threshold; the generator's output is
+  Otsu-thresholded the same way before it is scored);
+* recipe: the original DCGAN (``cpu`` preset) vs the ``quality`` recipe's
+  generator and training (nearest resize + 3x3 conv upsampling, instance
+  noise 0.1 on D's inputs, EMA of G from step 500).
+
+``stroke_quality.py`` (one factor at a time, one seed) came first; this sweep
+tests the factor its grids pointed to. Results and grids: BUILD_NOTES.md
+(issue 11).
+"""
+
+from configs import cgan
+
+STEPS = 1500
+
+_COVERAGE = {"data.ink": "coverage"}
+_RECIPE = {"model.upsample": "resize_conv", "model.gen_kernel_size": 3,
+           "train.instance_noise": 0.1, "train.ema_decay": 0.999,
+           "train.ema_start": 500}
+
+VARIANTS = [
+    ("dcgan", {}),
+    ("dcgan_coverage", _COVERAGE),
+    ("recipe", _RECIPE),
+    ("recipe_coverage", {**_RECIPE, **_COVERAGE}),
+]
+
+
+def base_config():
+  base = cgan.get_config("cpu")
+  base.data.source = "cross_media"
+  base.train.steps = STEPS
+  base.train.sample_every = 500
+  base.train.checkpoint_every = 500
+  return base
+
+
+def get_sweep():
+  return {
+      "description": "Ink form (binary vs coverage) x recipe (original DCGAN "
+                     "vs resize-conv + instance noise + EMA): cross-media "
+                     f"paper data, batch 32, {STEPS} steps, seeds 0 and 1.",
+      "base": base_config(),
+      "variants": VARIANTS,
+      "seeds": [0, 1],
+      "eval": {"preset": "cpu",
+               "overrides": {"eval.experiments": "cas,fid,prd"}},
+  }
