@@ -12,7 +12,13 @@ batch 32, 1500 steps, seeds 0 and 1, ``cpu`` widths.
   Otsu-thresholded the same way before it is scored);
 * recipe: the original DCGAN (``cpu`` preset) vs the ``quality`` recipe's
   generator and training (nearest resize + 3x3 conv upsampling, instance
-  noise 0.1 on D's inputs, EMA of G from step 500).
+  noise 0.1 on D's inputs, EMA of G from step 1000), i.e. ``:quality``.
+
+Three corners of the square, two seeds each (what this CPU could run in the
+session): ``dcgan`` -> ``dcgan_coverage`` is the ink form with the original
+model, ``dcgan_coverage`` -> ``recipe_coverage`` the recipe with coverage
+ink. The fourth corner (recipe on binary ink) is ``stroke_quality.py``'s
+``dcgan_resize_noise_ema`` (one seed, EMA from step 0).
 
 ``stroke_quality.py`` (one factor at a time, one seed) came first; this sweep
 tests the factor its grids pointed to. Results and grids: BUILD_NOTES.md
@@ -26,12 +32,11 @@ STEPS = 1500
 _COVERAGE = {"data.ink": "coverage"}
 _RECIPE = {"model.upsample": "resize_conv", "model.gen_kernel_size": 3,
            "train.instance_noise": 0.1, "train.ema_decay": 0.999,
-           "train.ema_start": 500}
+           "train.ema_start": 1000}
 
 VARIANTS = [
     ("dcgan", {}),
     ("dcgan_coverage", _COVERAGE),
-    ("recipe", _RECIPE),
     ("recipe_coverage", {**_RECIPE, **_COVERAGE}),
 ]
 

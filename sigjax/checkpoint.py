@@ -284,7 +284,7 @@ def _first_line(e: BaseException, limit: int = 300) -> str:
 _MODEL_FREE = ("conv_transpose", "conv_impl", "dtype")
 # data fields that decide which images a run learns from, by data.source.
 _DATA_FIELDS = {
-    "*": ("source", "image_size", "split", "seed", "fraction"),
+    "*": ("source", "image_size", "split", "seed", "fraction", "ink"),
     "synthetic": ("num_classes", "synthetic_per_class"),
     "folder": ("val_fraction", "test_fraction"),
     "cross_media": ("label", "media", "variant"),

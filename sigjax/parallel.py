@@ -87,7 +87,11 @@ def compiler_options(config=None, backend=None):
 
 
 def default_cache_dir(workdir: str) -> str:
-  """``<workdir>/../.jax_cache``: shared by the runs beside this one."""
+  """JAX's own ``JAX_COMPILATION_CACHE_DIR`` when it is set (one cache for
+  every run, e.g. on a Colab Drive; the test suite shares one this way),
+  else ``<workdir>/../.jax_cache``: shared by the runs beside this one."""
+  if os.environ.get("JAX_COMPILATION_CACHE_DIR"):
+    return os.environ["JAX_COMPILATION_CACHE_DIR"]
   parent = os.path.dirname(os.path.abspath(workdir.rstrip("/"))) or "."
   return os.path.join(parent, ".jax_cache")
 

@@ -17,6 +17,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TFDS_DATA_DIR", os.path.join(
     tempfile.gettempdir(), "sigjax_tests_tfds"))
 
+# One persistent compilation cache for the whole run (both xdist workers):
+# many tests train or evaluate the same tiny presets, and a compile that one
+# test paid for is then a cache load in the next (sigjax.parallel
+# .default_cache_dir honours JAX's own variable).
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.join(
+    tempfile.gettempdir(), "sigjax_tests_jax_cache"))
+
 REPO = Path(__file__).resolve().parents[1]
 
 

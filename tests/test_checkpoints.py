@@ -312,9 +312,10 @@ def test_config_differences_rules():
               data__prefetch=4) == []
   # Not changeable: model shapes/meaning, the training images, state parts.
   diffs = same(model__latent_dim=16, data__synthetic_per_class=5,
-               train__augment="ada")
+               data__ink="coverage", train__augment="ada")
   assert [d.split(":")[0] for d in diffs] == [
-      "model.latent_dim", "data.synthetic_per_class", "train.augment"], diffs
+      "model.latent_dim", "data.ink", "data.synthetic_per_class",
+      "train.augment"], diffs
   assert "saved 8, now 16" in diffs[0]
   # A field missing from the saved config counts as its default.
   old = json.loads(json.dumps(base))
