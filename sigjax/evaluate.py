@@ -56,7 +56,9 @@ rerun gives the same numbers.
 
 from __future__ import annotations
 
+import collections
 import functools
+import hashlib
 import json
 import os
 import time
@@ -289,6 +291,43 @@ def _indep_classifier(num_classes, widths, max_shift, batch, lr):
                              batch_size=batch)
 
 
+# Fits of the classifiers that learn from real images only (CAS, the
+# independent network): they do not depend on the generator, so the runs of a
+# sweep evaluated in one process share them. Keyed by the classifier's
+# settings, a digest of its training and validation data, epochs and seed:
+# the same inputs give the same (deterministic) fit, so a kept fit is the one
+# that would be recomputed.
+_REAL_FITS: "collections.OrderedDict" = collections.OrderedDict()
+_REAL_FITS_MAX = 4
+
+
+def _digest(*arrays) -> str:
+  h = hashlib.sha1()
+  for a in arrays:
+    a = np.ascontiguousarray(a)
+    h.update(str((a.dtype, a.shape)).encode())
+    h.update(a.tobytes())
+  return h.hexdigest()
+
+
+def _fit_real(settings: tuple, classifier, images, labels, *, epochs, seed,
+              val, **kwargs):
+  """``classifier.fit`` on real data, reused when the same fit was done
+  before in this process; returns (fit, reused)."""
+  key = (settings, _digest(images, labels, *val), int(epochs), int(seed))
+  if key in _REAL_FITS:
+    _REAL_FITS.move_to_end(key)
+    logging.info("%s: reusing this process's fit on the same real images.",
+                 kwargs.get("log_prefix", "classifier"))
+    return _REAL_FITS[key], True
+  fit = classifier.fit(images, labels, epochs=epochs, seed=seed, val=val,
+                       **kwargs)
+  _REAL_FITS[key] = fit
+  while len(_REAL_FITS) > _REAL_FITS_MAX:
+    _REAL_FITS.popitem(last=False)
+  return fit, False
+
+
 def _report_block(y_true, y_pred, names):
   return {"accuracy": metrics.accuracy(y_true, y_pred),
           "confusion": metrics.confusion_matrix(y_true, y_pred,
@@ -317,14 +356,18 @@ def exp_cas(config, real, sampler, names, seed):
   _need(e.images_per_class, "CAS", "config.eval.images_per_class")
   val = _validation(real)
   c = _cnn_classifier(config, len(names))
-  fit = c.fit(tr.images, tr.labels, epochs=e.classifier_epochs, seed=seed,
-              class_names=names, val=val, log_prefix="CAS")
+  fit, reused = _fit_real(
+      ("cas", len(names), int(e.classifier_batch_size),
+       float(e.classifier_lr)), c, tr.images, tr.labels,
+      epochs=e.classifier_epochs, seed=seed, class_names=names, val=val,
+      log_prefix="CAS")
   gen_x, gen_y = sampler.balanced(e.images_per_class, "cas")
   gen_logits, gen_feats = c.predict(fit.state, gen_x)
   real_logits, _ = c.predict(fit.state, te.images)
   out = {"generated": _report_block(gen_y, gen_logits.argmax(-1), names),
          "real_test": _report_block(te.labels, real_logits.argmax(-1), names),
          "history": fit.history, "train_steps": fit.steps,
+         "fit_reused": reused,
          "sizes": {"real_train": len(tr.labels), "real_validation": len(val[1]),
                    "real_test": len(te.labels), "generated_test": len(gen_y)}}
   return out, (c, fit.state, gen_x, gen_feats)
@@ -624,13 +667,14 @@ def exp_indep(config, real, sampler, names, seed):
     raise EvaluationError(
         f"independent network: its training images include test writers "
         f"{sorted(shared)[:5]}; the splits must be disjoint by writer")
-  c = _indep_classifier(len(names), tuple(int(w) for w in e.indep_widths),
-                        int(e.indep_max_shift), int(e.indep_batch_size),
-                        float(e.indep_lr))
+  settings = (len(names), tuple(int(w) for w in e.indep_widths),
+              int(e.indep_max_shift), int(e.indep_batch_size),
+              float(e.indep_lr))
+  c = _indep_classifier(*settings)
   iseed = seed + _SEEDS["indep"]
-  fit = c.fit(tr.images, tr.labels, epochs=e.indep_epochs, seed=iseed,
-              class_names=names, val=_validation(real),
-              log_prefix="independent")
+  fit, reused = _fit_real(("indep",) + settings, c, tr.images, tr.labels,
+                          epochs=e.indep_epochs, seed=iseed, class_names=names,
+                          val=_validation(real), log_prefix="independent")
   gen_x, gen_y = sampler.balanced(e.images_per_class, "cas")
   gen_logits, gen_feats = c.predict(fit.state, gen_x)
   real_logits, _ = c.predict(fit.state, te.images)
@@ -642,6 +686,7 @@ def exp_indep(config, real, sampler, names, seed):
       generated=_report_block(gen_y, gen_logits.argmax(-1), names),
       real_test=_report_block(te.labels, real_logits.argmax(-1), names),
       history=fit.history, train_steps=fit.steps, seed=iseed,
+      fit_reused=reused,
       train_data=(tr.meta.get("description", "other media")
                   if "indep_train" in real else
                   "the evaluated data's train split"),

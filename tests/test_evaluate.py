@@ -386,3 +386,20 @@ def test_test_presets_compose(tmp_path):
   assert rep["detector"] == "cnn" and rep["detector_input_size"] == 16
   assert 0.0 <= rep["realfake_balanced_accuracy"] <= 1.0
   assert (tmp_path / "eval" / "report.md").is_file()
+
+
+def test_real_data_fits_are_reused_within_a_process(real, tmp_path):
+  """A sweep evaluates many runs on the same real images: the CAS classifier
+  is fitted once per process, and reusing it changes no number."""
+  evaluate._REAL_FITS.clear()
+  config = tiny_config("cas")
+  reps = [evaluate.run_suite(config, RealImages(real["all"]), real,
+                             str(tmp_path / str(i))) for i in range(2)]
+  first, second = (r["experiments"]["cas"] for r in reps)
+  assert (first["fit_reused"], second["fit_reused"]) == (False, True)
+  assert reps[0]["cas_accuracy"] == reps[1]["cas_accuracy"]
+  assert first["history"] == second["history"]
+  # Other images (or labels) are another fit.
+  x, y = real["train"].images, real["train"].labels
+  assert evaluate._digest(x, y) == evaluate._digest(x.copy(), y.copy())
+  assert evaluate._digest(x, y) != evaluate._digest(x, np.roll(y, 1))
