@@ -192,3 +192,20 @@ def test_cli_names_the_field_and_the_sweep_file(tmp_path):
   assert "model.gen_chanels" in proc.stderr and "bad_sweep.py" in proc.stderr
   assert "gen_channels" in proc.stderr  # the fields it could have meant
   assert not (tmp_path / "out").exists()
+
+
+def test_evaluate_runs_checks_the_issue_targets_on_the_mean():
+  from ablations import evaluate_runs  # pylint: disable=import-outside-toplevel
+  s = {k: evaluate_runs._stats(v) for k, v in {
+      "fid_half": [5.0, 6.0], "fid_real_vs_real": [2.5, 2.5],
+      "tstr_accuracy": [0.91, 0.93], "cas_accuracy": [0.95, 0.97],
+      "indep_cas_accuracy": [0.80, 0.90], "indep_real_test_accuracy":
+      [0.94, 0.94], "realfake_balanced_accuracy": [0.7, 0.9],
+      "detector_competent": [1.0, 1.0], "recall": [0.6, None]}.items()}
+  assert s["fid_half"]["mean"] == 5.5 and s["recall"]["std"] is None
+  assert abs(s["fid_half"]["std"] - 0.5 ** 0.5) < 1e-9
+  met = {t.split(" ")[0] + t.split(" ")[1]: ok
+         for t, _, ok in evaluate_runs.targets(s)}
+  assert met == {"FID(equal": False, "TSTR>=": True, "CAS>=": True,
+                 "independentCAS": False, "detectorbalanced": False,
+                 "recall>=": True}, met

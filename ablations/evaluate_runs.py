@@ -1,0 +1,131 @@
+r"""Scores several training runs (seeds of one recipe) against the quality
+targets of issue 11, in one process, and prints mean ± spread.
+
+    python ablations/evaluate_runs.py --workdir=OUT RUN [RUN ...] \
+        [--experiments=cas,tstr,realfake,fid,prd,indep] [--preset=cpu]
+
+Every RUN is a training workdir (e.g. one ``configs/cgan.py:quality`` run
+per seed); its report goes to ``OUT/<i>_<basename>`` and the summary to
+``OUT/summary.json`` and ``OUT/summary.md``. One process evaluates all runs,
+so the fits that learn from real images only (the CAS classifier, the
+independent network) are done once and shared (``sigjax.evaluate``).
+
+Targets (issue 11, item 4), each given as mean ± sample std over the runs
+and checked on the mean:
+
+* FID at equal sample sizes <= 2x its real-vs-real floor;
+* TSTR >= 0.90;
+* CAS of the suite's classifier and of the independent network >= the
+  independent network's accuracy on real test images - 0.02;
+* the (competent) detector's balanced accuracy <= 0.75;
+* recall >= 0.5.
+"""
+
+import json
+import os
+import sys
+
+_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if _REPO not in sys.path:
+  sys.path.insert(0, _REPO)
+
+from absl import app  # pylint: disable=g-import-not-at-top
+from absl import flags
+import numpy as np
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("workdir", None, "Where the reports and summary go.")
+flags.DEFINE_string("experiments", "cas,tstr,realfake,fid,prd,indep",
+                    "config.eval.experiments for every run.")
+flags.DEFINE_string("preset", "cpu", "configs/evaluate.py preset.")
+
+KEYS = ("fid_half", "fid_real_vs_real", "fid", "kid", "cas_accuracy",
+        "real_test_accuracy", "indep_cas_accuracy", "indep_real_test_accuracy",
+        "indep_fid_half", "indep_fid_real_vs_real", "tstr_accuracy",
+        "realfake_balanced_accuracy", "detector_competent", "precision",
+        "recall", "indep_precision", "indep_recall")
+
+
+def _stats(values):
+  v = np.array([float(x) for x in values if x is not None], np.float64)
+  if not v.size:
+    return None
+  return {"mean": float(v.mean()),
+          "std": float(v.std(ddof=1)) if v.size > 1 else None,
+          "values": v.tolist()}
+
+
+def targets(s: dict) -> list:
+  """(target, measured mean, met?) for the targets the summary can check."""
+  m = lambda k: (s.get(k) or {}).get("mean")  # noqa: E731
+  out = []
+  if m("fid_half") is not None and m("fid_real_vs_real") is not None:
+    ratio = m("fid_half") / m("fid_real_vs_real")
+    out.append(("FID (equal sizes) <= 2x floor", f"{ratio:.1f}x", ratio <= 2))
+  if m("tstr_accuracy") is not None:
+    out.append(("TSTR >= 0.90", f"{m('tstr_accuracy'):.3f}",
+                m("tstr_accuracy") >= 0.90))
+  ref = m("indep_real_test_accuracy")
+  for key, name in (("cas_accuracy", "CAS"), ("indep_cas_accuracy",
+                                               "independent CAS")):
+    if ref is not None and m(key) is not None:
+      out.append((f"{name} >= {ref - 0.02:.3f} (indep. real test - 0.02)",
+                  f"{m(key):.3f}", m(key) >= ref - 0.02))
+  if m("realfake_balanced_accuracy") is not None:
+    out.append(("detector balanced accuracy <= 0.75",
+                f"{m('realfake_balanced_accuracy'):.3f}"
+                f" (competent in {m('detector_competent') or 0:.0%} of runs)",
+                m("realfake_balanced_accuracy") <= 0.75))
+  if m("recall") is not None:
+    out.append(("recall >= 0.5", f"{m('recall'):.3f}", m("recall") >= 0.5))
+  return out
+
+
+def main(argv):
+  from configs import evaluate as eval_config  # pylint: disable=g-import-not-at-top
+  from sigjax import evaluate  # pylint: disable=g-import-not-at-top
+  runs = argv[1:]
+  if not FLAGS.workdir or not runs:
+    raise app.UsageError("give --workdir=OUT and at least one RUN")
+  for run in runs:
+    if not os.path.isdir(os.path.join(run, "checkpoints")):
+      raise app.UsageError(f"{run}: not a training workdir (no checkpoints/)")
+  reports = []
+  for i, run in enumerate(runs):
+    out = os.path.join(FLAGS.workdir,
+                       f"{i}_{os.path.basename(os.path.normpath(run))}")
+    path = os.path.join(out, "report.json")
+    if os.path.isfile(path):  # resumable: finished reports are kept
+      with open(path) as f:
+        reports.append(json.load(f))
+      continue
+    config = eval_config.get_config(FLAGS.preset)
+    config.gan_workdir = run
+    config.eval.experiments = FLAGS.experiments
+    reports.append(evaluate.run(config, out))
+  summary = {k: _stats([r.get(k) for r in reports]) for k in KEYS}
+  summary = {k: v for k, v in summary.items() if v is not None}
+  checks = targets(summary)
+  lines = [f"# {len(runs)} runs, evaluation preset `{FLAGS.preset}`", "",
+           "Runs: " + ", ".join(f"`{os.path.basename(os.path.normpath(r))}`"
+                                for r in runs), "",
+           "| metric | mean | std | per run |", "|---|---|---|---|"]
+  for k, v in summary.items():
+    std = "—" if v["std"] is None else f"{v['std']:.3f}"
+    lines.append(f"| {k} | {v['mean']:.3f} | {std} | "
+                 + ", ".join(f"{x:.3f}" for x in v["values"]) + " |")
+  lines += ["", "| target (issue 11) | measured (mean) | met |",
+            "|---|---|---|"]
+  lines += [f"| {t} | {v} | {'yes' if ok else 'no'} |" for t, v, ok in checks]
+  os.makedirs(FLAGS.workdir, exist_ok=True)
+  with open(os.path.join(FLAGS.workdir, "summary.json"), "w") as f:
+    json.dump({"runs": runs, "summary": summary,
+               "targets": [list(c) for c in checks]}, f, indent=2)
+  with open(os.path.join(FLAGS.workdir, "summary.md"), "w") as f:
+    f.write("\n".join(lines) + "\n")
+  print("\n".join(lines))
+
+
+if __name__ == "__main__":
+  flags.mark_flag_as_required("workdir")
+  app.run(main)
