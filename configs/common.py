@@ -114,6 +114,7 @@ def base_config() -> ml_collections.ConfigDict:
   t.d_steps = 1  # D updates per G update, each on its own real batch
   # Std of Gaussian noise added to every image D sees (real and fake); 0 = off.
   t.instance_noise = 0.0
+  t.instance_noise_steps = 0  # k > 0: the std decays linearly to 0 at step k
 
   config.compilation_cache_dir = ""  # '' = <workdir>/../.jax_cache
   # XLA:CPU convolutions: 'eigen' (XLA's own, measured fastest) or 'ynnpack'
@@ -163,6 +164,10 @@ def check_gan_options(config) -> None:
     value = gan_option(config, "train", name, 1)
     if not isinstance(value, int) or value < 1:
       raise ValueError(f"train.{name}={value!r}: must be an integer >= 1")
+  steps = gan_option(config, "train", "instance_noise_steps", 0)
+  if not isinstance(steps, int) or steps < 0:
+    raise ValueError(f"train.instance_noise_steps={steps!r}: must be an "
+                     "integer >= 0 (0: constant noise)")
   start = gan_option(config, "train", "ema_start", 0)
   if not isinstance(start, int) or start < 0:
     raise ValueError(f"train.ema_start={start!r}: must be an integer >= 0")

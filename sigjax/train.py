@@ -49,7 +49,10 @@ when set, so the default step is the original's, bit for bit):
   of std s (Sønderby et al. 2017, "instance noise"). Binary ink makes the
   real distribution a set of corners of the unit cube that G's sigmoid only
   reaches by saturating (where its gradient vanishes); with noise the two
-  distributions overlap and D cannot reward saturation itself.
+  distributions overlap and D cannot reward saturation itself. With
+  ``train.instance_noise_steps`` = k > 0 the std decays linearly from s to 0
+  at step k (Sønderby et al. anneal it): noise hides detail finer than its
+  std from D, so a constant std leaves G's fine speckle unpunished.
 * ``train.ema_decay`` = d > 0: after the G update, ``params_g_ema`` <- d *
   params_g_ema + (1 - d) * params_g (started from the initial weights), and
   ``batch_stats_g_ema`` are the BatchNorm running statistics of the EMA
@@ -155,6 +158,7 @@ class Options:
   d_steps: int = 1
   spectral_norm: bool = False
   instance_noise: float = 0.0
+  instance_noise_steps: int = 0
   ema_start: int = 0
 
   @classmethod
@@ -173,6 +177,7 @@ class Options:
         ada_speed=float(get("ada_speed", 5e-4)),
         ema_decay=float(get("ema_decay", 0.0)), d_steps=int(get("d_steps", 1)),
         instance_noise=float(get("instance_noise", 0.0)),
+        instance_noise_steps=int(get("instance_noise_steps", 0)),
         ema_start=int(get("ema_start", 0)),
         spectral_norm=bool(common.gan_option(config, "model", "spectral_norm",
                                              False)))
@@ -215,17 +220,17 @@ def make_train_step(config, num_classes: int):
                              mutable=[cgan.SPECTRAL])
     return logits, new[cgan.SPECTRAL]
 
-  def aug(x, key, ada_p):
+  def aug(x, key, ada_p, sigma):
     if o.augment != "none":
       x = augment_lib.augment(x, key, o.ops,
                               p=ada_p if o.augment == "ada" else None)
     if o.instance_noise:
-      x = x + o.instance_noise * jax.random.normal(
+      x = x + sigma * jax.random.normal(
           jax.random.fold_in(key, 0x1A5E), x.shape, x.dtype)
     return x
 
   def d_update(state, params_d, opt_state_d, spectral, images, labels, k_z,
-               k_aug, ada_p):
+               k_aug, ada_p, sigma):
     """One Adam update of D on (images, labels) and fresh fakes."""
     batch = images.shape[0]
     z = jax.random.uniform(k_z, (batch, latent), minval=-1.0, maxval=1.0)
@@ -236,20 +241,21 @@ def make_train_step(config, num_classes: int):
 
     def d_loss_fn(params_d):
       logits_real, new_spectral = d_apply(
-          params_d, spectral, aug(images, k_real, ada_p), labels, update=True)
-      logits_fake, _ = d_apply(params_d, spectral, aug(fake, k_fake, ada_p),
-                               labels)
+          params_d, spectral, aug(images, k_real, ada_p, sigma), labels,
+          update=True)
+      logits_fake, _ = d_apply(params_d, spectral,
+                               aug(fake, k_fake, ada_p, sigma), labels)
       loss = losses.d_loss(o.loss, logits_real, logits_fake)
       extra = {}
       if o.loss == "wgan_gp":
-        d_fn = lambda x: d_apply(params_d, spectral, aug(x, k_gp, ada_p),
-                                 labels)[0]
+        d_fn = lambda x: d_apply(params_d, spectral,
+                                 aug(x, k_gp, ada_p, sigma), labels)[0]
         extra["d_gp"] = losses.gradient_penalty(d_fn, images, fake, k_eps)
         loss = loss + o.gp_weight * extra["d_gp"]
       if o.r1_gamma:
         # Same augmentation as the real logits: grad of D(aug(x)) in x.
-        d_fn = lambda x: d_apply(params_d, spectral, aug(x, k_real, ada_p),
-                                 labels)[0]
+        d_fn = lambda x: d_apply(params_d, spectral,
+                                 aug(x, k_real, ada_p, sigma), labels)[0]
         extra["d_r1"] = losses.r1_penalty(d_fn, images)
         loss = loss + 0.5 * o.r1_gamma * extra["d_r1"]
       return loss, (logits_real, logits_fake, new_spectral, extra)
@@ -270,6 +276,11 @@ def make_train_step(config, num_classes: int):
     k_opt = jax.random.fold_in(key, 1 << 20)  # keys of the options only
     ada_p = state.ada["p"] if o.augment == "ada" else None
     batch = images.shape[0] // o.d_steps
+    sigma = o.instance_noise  # a Python float unless it is annealed
+    if o.instance_noise and o.instance_noise_steps:
+      sigma = o.instance_noise * jnp.clip(
+          1.0 - state.step.astype(jnp.float32) / o.instance_noise_steps,
+          0.0, 1.0)
 
     # Discriminator updates: update j uses rows j, j + k, j + 2k, ...
     params_d, opt_state_d, spectral = (state.params_d, state.opt_state_d,
@@ -284,7 +295,7 @@ def make_train_step(config, num_classes: int):
         k_z = k_zd if j == 0 else jax.random.fold_in(k_zd, j)
       params_d, opt_state_d, spectral, m = d_update(
           state, params_d, opt_state_d, spectral, x_j, y_j, k_z,
-          jax.random.fold_in(k_opt, j), ada_p)
+          jax.random.fold_in(k_opt, j), ada_p, sigma)
       d_metrics.append(m)
     metrics = dict(d_metrics[0]) if o.d_steps == 1 else {
         k: sum(m[k] for m in d_metrics) / o.d_steps for k in d_metrics[0]}
@@ -297,7 +308,8 @@ def make_train_step(config, num_classes: int):
 
     def g_loss_fn(params_g):
       fake_g, new_vars = generate(params_g, state.batch_stats_g, z_g, y_g)
-      logits, _ = d_apply(params_d, spectral, aug(fake_g, k_aug_g, ada_p), y_g)
+      logits, _ = d_apply(params_d, spectral,
+                          aug(fake_g, k_aug_g, ada_p, sigma), y_g)
       return losses.g_loss(o.loss, logits), new_vars["batch_stats"]
 
     (g_loss, batch_stats_g), g_grads = jax.value_and_grad(
@@ -306,6 +318,8 @@ def make_train_step(config, num_classes: int):
                                           state.params_g)
     params_g = optax.apply_updates(state.params_g, g_updates)
     metrics["g_loss"] = g_loss
+    if o.instance_noise and o.instance_noise_steps:
+      metrics["instance_noise"] = sigma
 
     new = {}
     if o.ema_decay:

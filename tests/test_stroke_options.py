@@ -270,6 +270,21 @@ def test_instance_noise_reaches_d_and_is_validated():
   assert np.isfinite(losses[0.5]) and losses[0.5] != losses[0.0]
   with pytest.raises(ValueError, match="instance_noise"):
     train_lib.Options.from_config(make_config(train__instance_noise=-1.0))
+  with pytest.raises(ValueError, match="instance_noise_steps"):
+    train_lib.Options.from_config(make_config(train__instance_noise_steps=-4))
+  # Annealed: the full std at step 0 (the same step as constant noise), half
+  # of it half-way, none from step k on.
+  config = make_config(train__instance_noise=0.5,
+                       train__instance_noise_steps=10)
+  state = train_lib.create_state(config, NUM_CLASSES)
+  step = jax.jit(train_lib.make_train_step(config, NUM_CLASSES))
+  seen = {}
+  for at in (0, 5, 10, 30):
+    _, m = step(state.replace(step=jnp.asarray(at, state.step.dtype)),
+                images, labels)
+    seen[at] = (float(m["instance_noise"]), float(m["d_loss"]))
+  assert [seen[a][0] for a in (0, 5, 10, 30)] == [0.5, 0.25, 0.0, 0.0]
+  assert seen[0][1] == losses[0.5]
 
 
 def test_ema_start_copies_then_averages():
