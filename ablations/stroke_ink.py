@@ -38,6 +38,11 @@ VARIANTS = [
     ("dcgan", {}),
     ("dcgan_coverage", _COVERAGE),
     ("recipe_coverage", {**_RECIPE, **_COVERAGE}),
+    # Added after the first grids: recipe_coverage's strokes carry a fine
+    # speckle that constant instance noise (std 0.1) hides from D; here the
+    # noise decays linearly to 0 over the run.
+    ("recipe_coverage_anneal", {**_RECIPE, **_COVERAGE,
+                                "train.instance_noise_steps": STEPS}),
 ]
 
 

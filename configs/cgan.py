@@ -7,11 +7,13 @@ Presets are chosen after a colon: ``--config=configs/cgan.py:paper``.
 * ``cpu`` (default): a schedule that shows class-conditional signatures on a
   2-core CPU in minutes; see BUILD_NOTES.md for how it departs from ``paper``.
 * ``quality``: the recipe for real work, chosen from the stroke-quality
-  sweep (``ablations/stroke_quality.py``, BUILD_NOTES.md, issue 11): the
-  ``cpu`` widths and batch with nearest resize + 3x3 convolutions in G
-  instead of transposed convolutions (no checkerboard), instance noise on
-  D's inputs (binary ink otherwise drives G's sigmoid into saturation) and an
-  EMA generator; sized for about 30 minutes on a 2-core CPU.
+  sweeps (``ablations/stroke_quality.py``, ``ablations/stroke_ink.py``,
+  BUILD_NOTES.md, issue 11): G learns ink coverage (``data.ink='coverage'``:
+  the area-averaged image before the Otsu threshold; its output is
+  thresholded the same way when it is scored or written), the ``cpu`` widths
+  and batch with nearest resize + 3x3 convolutions in G instead of
+  transposed convolutions (no checkerboard), instance noise on D's inputs
+  and an EMA generator; sized for a 2-core CPU.
 * ``quality_gpu``: the same recipe at the paper's widths, batch and 20000
   steps, for one GPU.
 * ``test``: tiny widths and a handful of steps, for the test suite.
@@ -43,6 +45,7 @@ def get_config(preset: str = "cpu") -> ml_collections.ConfigDict:
     config.train.checkpoint_every = 500
   elif preset in ("quality", "quality_gpu"):
     m, t = config.model, config.train
+    config.data.ink = "coverage"
     m.upsample = "resize_conv"
     m.resize_method = "nearest"
     m.gen_kernel_size = 3
@@ -53,7 +56,9 @@ def get_config(preset: str = "cpu") -> ml_collections.ConfigDict:
       m.gen_channels = (64, 32, 16, 1)
       m.disc_channels = (16, 32, 64, 64)
       t.batch_size = 32
-      t.steps = 3000
+      # The schedule measured over seeds (ablations/stroke_ink.py,
+      # recipe_coverage; BUILD_NOTES.md): 1500 steps, ~13 min here.
+      t.steps = 1500
       t.log_every = 50
       t.sample_every = 500
       t.checkpoint_every = 500

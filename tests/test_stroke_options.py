@@ -313,6 +313,7 @@ def test_ema_start_copies_then_averages():
 def test_quality_presets_build_and_trace(preset):
   config = cgan_config.get_config(preset)
   assert config.model.upsample == "resize_conv"
+  assert config.data.ink == "coverage"
   assert config.train.instance_noise > 0 and config.train.ema_decay > 0
   assert config.train.ema_start < config.train.steps
   state = jax.eval_shape(lambda: train_lib.create_state(config, 10))
