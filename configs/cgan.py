@@ -57,7 +57,7 @@ def get_config(preset: str = "cpu") -> ml_collections.ConfigDict:
       m.disc_channels = (16, 32, 64, 64)
       t.batch_size = 32
       # The schedule measured over seeds (ablations/stroke_ink.py,
-      # recipe_coverage; BUILD_NOTES.md): 1500 steps, ~13 min here.
+      # recipe_coverage; BUILD_NOTES.md): 1500 steps, ~17 min here.
       t.steps = 1500
       t.log_every = 50
       t.sample_every = 500
