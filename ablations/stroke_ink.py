@@ -25,14 +25,13 @@ tests the factor its grids pointed to. Results and grids: BUILD_NOTES.md
 (issue 11).
 """
 
-from configs import cgan
+from ablations import stroke_quality
 
 STEPS = 1500
 
 _COVERAGE = {"data.ink": "coverage"}
-_RECIPE = {"model.upsample": "resize_conv", "model.gen_kernel_size": 3,
-           "train.instance_noise": 0.1, "train.ema_decay": 0.999,
-           "train.ema_start": 1000}
+_RECIPE = {**stroke_quality._RESIZE, **stroke_quality._NOISE,  # pylint: disable=protected-access
+           "train.ema_decay": 0.999, "train.ema_start": 1000}
 
 VARIANTS = [
     ("dcgan", {}),
@@ -46,21 +45,12 @@ VARIANTS = [
 ]
 
 
-def base_config():
-  base = cgan.get_config("cpu")
-  base.data.source = "cross_media"
-  base.train.steps = STEPS
-  base.train.sample_every = 500
-  base.train.checkpoint_every = 500
-  return base
-
-
 def get_sweep():
   return {
       "description": "Ink form (binary vs coverage) x recipe (original DCGAN "
                      "vs resize-conv + instance noise + EMA): cross-media "
                      f"paper data, batch 32, {STEPS} steps, seeds 0 and 1.",
-      "base": base_config(),
+      "base": stroke_quality.base_config(STEPS),
       "variants": VARIANTS,
       "seeds": [0, 1],
       "eval": {"preset": "cpu",

@@ -59,10 +59,12 @@ VARIANTS = [
 ]
 
 
-def base_config():
+def base_config(steps: int = STEPS):
+  """The ``cpu`` preset on the cross-media paper data, ``steps`` long (also
+  the base of ``stroke_ink.py``)."""
   base = cgan.get_config("cpu")
   base.data.source = "cross_media"
-  base.train.steps = STEPS
+  base.train.steps = steps
   base.train.sample_every = 500
   base.train.checkpoint_every = 500
   return base
