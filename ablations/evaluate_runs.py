@@ -5,7 +5,9 @@ targets of issue 11, in one process, and prints mean ± spread.
         [--experiments=cas,tstr,realfake,fid,prd,indep] [--preset=cpu]
 
 Every RUN is a training workdir (e.g. one ``configs/cgan.py:quality`` run
-per seed); its report goes to ``OUT/<i>_<basename>`` and the summary to
+per seed); its report goes to ``OUT/<i>_<name>`` (``name``: the run folder's
+name; for a sweep's ``VARIANT/seed_S/train`` folders ``VARIANT_seed_S``) and
+the summary to
 ``OUT/summary.json`` and ``OUT/summary.md``. One process evaluates all runs,
 so the fits that learn from real images only (the CAS classifier, the
 independent network) are done once and shared (``sigjax.evaluate``).
@@ -23,6 +25,7 @@ and checked on the mean:
 
 import json
 import os
+import re
 import sys
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -81,6 +84,17 @@ def targets(s: dict) -> list:
   return out
 
 
+def run_name(run: str) -> str:
+  """A readable name for a training workdir: its folder name, or for the
+  ablation runner's ``VARIANT/seed_S/train`` layout ``VARIANT_seed_S``."""
+  parts = [p for p in os.path.normpath(run).split(os.sep) if p]
+  if len(parts) > 1 and parts[-1] == "train":
+    parts = parts[:-1]
+  if len(parts) > 1 and re.fullmatch(r"seed_\d+", parts[-1]):
+    return f"{parts[-2]}_{parts[-1]}"
+  return parts[-1] if parts else run
+
+
 def main(argv):
   from configs import evaluate as eval_config  # pylint: disable=g-import-not-at-top
   from sigjax import evaluate  # pylint: disable=g-import-not-at-top
@@ -92,8 +106,7 @@ def main(argv):
       raise app.UsageError(f"{run}: not a training workdir (no checkpoints/)")
   reports = []
   for i, run in enumerate(runs):
-    out = os.path.join(FLAGS.workdir,
-                       f"{i}_{os.path.basename(os.path.normpath(run))}")
+    out = os.path.join(FLAGS.workdir, f"{i}_{run_name(run)}")
     path = os.path.join(out, "report.json")
     if os.path.isfile(path):  # resumable: finished reports are kept
       with open(path) as f:
@@ -107,8 +120,7 @@ def main(argv):
   summary = {k: v for k, v in summary.items() if v is not None}
   checks = targets(summary)
   lines = [f"# {len(runs)} runs, evaluation preset `{FLAGS.preset}`", "",
-           "Runs: " + ", ".join(f"`{os.path.basename(os.path.normpath(r))}`"
-                                for r in runs), "",
+           "Runs: " + ", ".join(f"`{run_name(r)}`" for r in runs), "",
            "| metric | mean | std | per run |", "|---|---|---|---|"]
   for k, v in summary.items():
     std = "—" if v["std"] is None else f"{v['std']:.3f}"

@@ -254,10 +254,18 @@ def main(argv=None):
           key, value = kv.split("=", 1)
           if "." in key:  # section.field, e.g. train.d_steps=2
             section, field = key.split(".", 1)
-            vc[section][field] = type(vc[section][field])(value)
+            old = vc[section][field]
+            vc[section][field] = (value.lower() in ("1", "true", "yes")
+                                  if isinstance(old, bool) else
+                                  type(old)(value))
           elif key in vc and not isinstance(vc[key], type(vc.model)):
             vc[key] = value  # top-level, e.g. xla_cpu_conv=ynnpack
-          else:
+          else:  # model field: cast to its type (bool/int/float/str)
+            old = vc.model[key]
+            if isinstance(old, bool):
+              value = value.lower() in ("1", "true", "yes")
+            elif old is not None and not isinstance(old, str):
+              value = type(old)(value)
             vc.model[key] = value
         impls.append(SigjaxImpl(vc, num_classes, images, labels,
                                 name=f"sigjax[{v}]"))

@@ -209,3 +209,14 @@ def test_evaluate_runs_checks_the_issue_targets_on_the_mean():
   assert met == {"FID(equal": False, "TSTR>=": True, "CAS>=": True,
                  "independentCAS": False, "detectorbalanced": False,
                  "recall>=": True}, met
+
+
+def test_evaluate_runs_names_sweep_runs_by_variant_and_seed():
+  from ablations import evaluate_runs  # pylint: disable=import-outside-toplevel
+  name = evaluate_runs.run_name
+  assert name(os.path.join("out", "quality_long", "seed_1", "train")) == (
+      "quality_long_seed_1")
+  assert name(os.path.join("out", "quality_long", "seed_1") + os.sep) == (
+      "quality_long_seed_1")
+  assert name(os.path.join("runs", "quality_s2")) == "quality_s2"
+  assert name("train") == "train"

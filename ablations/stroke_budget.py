@@ -1,0 +1,54 @@
+r"""Where should `:quality`'s 30 minutes go: steps, D's width or noise? (issue 11)
+
+    python ablations/run.py --sweep=ablations/stroke_budget.py --workdir=OUT
+
+Every row is ``:quality``'s recipe (coverage ink, nearest resize + 3x3
+convolutions in G, instance noise 0.1, EMA of G from step 1000; cross-media
+paper data, batch 32, ``cpu`` widths), changed in one place. ``:quality`` at
+1500 steps takes ~17 min on the 2-core CPU; item 4 allows 30, so the question
+is what the other ~12 minutes buy:
+
+* ``quality``: the preset itself (1500 steps; the same runs as
+  ``stroke_ink.py``'s ``recipe_coverage``, copied into OUT so the runner
+  finds them finished);
+* ``quality_long``: 2400 steps (~27 min) at the same widths;
+* ``quality_wide_d``: D at (32, 64, 128, 128) instead of (16, 32, 64, 64),
+  1500 steps. D is the cheap network here (~14 M multiply-adds per image
+  against G's ~134 M at ``cpu`` widths), and the evaluation's detector tells
+  every generated image from real: a D that weak may not see the speckle
+  and the broken strokes at all. Analytic cost ~1.4x per step (~25 min);
+* ``quality_anneal``: the instance noise decays linearly to 0 over the run
+  (``stroke_ink.py``'s ``recipe_coverage_anneal``), so that D sees the fine
+  speckle at the end.
+
+Two seeds per row. Results, grids and a reading: BUILD_NOTES.md (issue 11).
+"""
+
+from ablations import stroke_ink
+from ablations import stroke_quality
+
+STEPS = 1500
+LONG_STEPS = 2400
+
+_QUALITY = {**stroke_ink._RECIPE, **stroke_ink._COVERAGE}  # pylint: disable=protected-access
+
+VARIANTS = [
+    ("quality", _QUALITY),
+    ("quality_long", {**_QUALITY, "train.steps": LONG_STEPS}),
+    ("quality_wide_d", {**_QUALITY, "model.disc_channels": (32, 64, 128, 128)}),
+    ("quality_anneal", {**_QUALITY, "train.instance_noise_steps": STEPS}),
+]
+
+
+def get_sweep():
+  return {
+      "description": "Spending :quality's 30-minute budget: more steps, a "
+                     "wider D, or annealed instance noise (cross-media paper "
+                     f"data, batch 32, {STEPS} steps unless stated, seeds 0 "
+                     "and 1).",
+      "base": stroke_quality.base_config(STEPS),
+      "variants": VARIANTS,
+      "seeds": [0, 1],
+      "eval": {"preset": "cpu",
+               "overrides": {"eval.experiments": "cas,fid,prd"}},
+  }
