@@ -2,7 +2,8 @@ r"""Scores several training runs (seeds of one recipe) against the quality
 targets of issue 11, in one process, and prints mean ± spread.
 
     python ablations/evaluate_runs.py --workdir=OUT RUN [RUN ...] \
-        [--experiments=cas,tstr,realfake,fid,prd,indep] [--preset=cpu]
+        [--experiments=cas,tstr,realfake,fid,prd,indep] [--preset=cpu] \
+        [--generator=auto|ema|raw]
 
 Every RUN is a training workdir (e.g. one ``configs/cgan.py:quality`` run
 per seed); its report goes to ``OUT/<i>_<name>`` (``name``: the run folder's
@@ -41,6 +42,9 @@ flags.DEFINE_string("workdir", None, "Where the reports and summary go.")
 flags.DEFINE_string("experiments", "cas,tstr,realfake,fid,prd,indep",
                     "config.eval.experiments for every run.")
 flags.DEFINE_string("preset", "cpu", "configs/evaluate.py preset.")
+flags.DEFINE_enum("generator", "auto", ["auto", "ema", "raw"],
+                  "config.eval.generator: the EMA generator where a run has "
+                  "one (auto), or the trained weights (raw).")
 
 KEYS = ("fid_half", "fid_real_vs_real", "fid", "kid", "cas_accuracy",
         "real_test_accuracy", "indep_cas_accuracy", "indep_real_test_accuracy",
@@ -115,11 +119,13 @@ def main(argv):
     config = eval_config.get_config(FLAGS.preset)
     config.gan_workdir = run
     config.eval.experiments = FLAGS.experiments
+    config.eval.generator = FLAGS.generator
     reports.append(evaluate.run(config, out))
   summary = {k: _stats([r.get(k) for r in reports]) for k in KEYS}
   summary = {k: v for k, v in summary.items() if v is not None}
   checks = targets(summary)
-  lines = [f"# {len(runs)} runs, evaluation preset `{FLAGS.preset}`", "",
+  lines = [f"# {len(runs)} runs, evaluation preset `{FLAGS.preset}`, "
+           f"generator `{FLAGS.generator}`", "",
            "Runs: " + ", ".join(f"`{run_name(r)}`" for r in runs), "",
            "| metric | mean | std | per run |", "|---|---|---|---|"]
   for k, v in summary.items():

@@ -111,6 +111,10 @@ def base_config() -> ml_collections.ConfigDict:
   t.ada_speed = 5e-4  # ada: change of p per step (p moves by 1 in 2000 steps)
   t.ema_decay = 0.0  # EMA of G's weights for samples/inference; 0 = off
   t.ema_start = 0  # steps during which the EMA copies G (0 = average from step 0)
+  # True: the decay ramps up as min(ema_decay, (1 + n) / (10 + n)), n = steps
+  # averaged so far (TF's ExponentialMovingAverage num_updates), so a short
+  # run's EMA is not dominated by the weights it started from.
+  t.ema_warmup = False
   t.d_steps = 1  # D updates per G update, each on its own real batch
   # Std of Gaussian noise added to every image D sees (real and fake); 0 = off.
   t.instance_noise = 0.0
@@ -168,6 +172,9 @@ def check_gan_options(config) -> None:
   if not isinstance(steps, int) or steps < 0:
     raise ValueError(f"train.instance_noise_steps={steps!r}: must be an "
                      "integer >= 0 (0: constant noise)")
+  warmup = gan_option(config, "train", "ema_warmup", False)
+  if not isinstance(warmup, bool):
+    raise ValueError(f"train.ema_warmup={warmup!r}: use True or False")
   start = gan_option(config, "train", "ema_start", 0)
   if not isinstance(start, int) or start < 0:
     raise ValueError(f"train.ema_start={start!r}: must be an integer >= 0")

@@ -34,6 +34,11 @@ from configs import common
 def eval_config() -> ml_collections.ConfigDict:
   e = ml_collections.ConfigDict()
   e.checkpoint_step = placeholder(int)  # None = the newest readable one
+  # Which generator of the checkpoint is scored: 'auto' (the EMA generator
+  # when the run trained one, train.ema_decay > 0, else the trained one;
+  # what configs/generate.py samples), 'ema' (an error when there is none)
+  # or 'raw' (the trained weights, to compare them with the EMA read-out).
+  e.generator = "auto"
   # Form of the generated images that is scored: 'auto' (binarize when every
   # real pixel is 0 or 1, as for the cross-media and synthetic data: what
   # the GAN learnt to draw and what configs/generate.py writes; else uint8),

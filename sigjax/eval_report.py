@@ -272,7 +272,9 @@ def write(report: dict, workdir: str, grid_real, grid_gen,
   info = report.get("info", {})
   md = ["# Evaluation report", ""]
   md.append(f"Generator: `{info.get('gan_workdir', 'in-process')}`, "
-            f"checkpoint step {info.get('checkpoint_step', '-')}; preset "
+            f"checkpoint step {info.get('checkpoint_step', '-')}"
+            + (f" ({info['generator']} generator)" if "generator" in info
+               else "") + "; preset "
             f"`{report['preset']}`; seed {report['seed']}; real images per "
             f"split: {_sizes(report['real_sizes'])}. Total wall time "
             f"{report['total_wall_time_s']:.1f} s.")

@@ -808,6 +808,10 @@ def _grid_images(pool, sampler, c, k, seed):
   return np.stack(reals), gen.reshape((c, k) + gen.shape[1:])
 
 
+# config.eval.generator -> inference.load_generator's ``ema`` argument.
+GENERATORS = {"auto": None, "ema": True, "raw": False}
+
+
 def run(config, workdir: str) -> dict:
   """The launch.py entry point (``config.job == 'evaluate'``)."""
   from sigjax import inference  # pylint: disable=g-import-not-at-top
@@ -818,8 +822,13 @@ def run(config, workdir: str) -> dict:
   if not os.path.isdir(run_dir):
     raise EvaluationError(f"config.gan_workdir={run_dir}: no such directory")
   wanted = parse_experiments(config.eval.experiments)
+  which = config.eval.get("generator", "auto")
+  if which not in GENERATORS:
+    raise EvaluationError(f"config.eval.generator={which!r}: use "
+                          + ", ".join(GENERATORS))
   generator = inference.load_generator(run_dir,
-                                       step=config.eval.checkpoint_step)
+                                       step=config.eval.checkpoint_step,
+                                       ema=GENERATORS[which])
   cfg_path = os.path.join(run_dir, "config.json")
   run_config = None
   if os.path.isfile(cfg_path):
@@ -846,6 +855,7 @@ def run(config, workdir: str) -> dict:
         f"({', '.join(generator.class_names)}) but the data "
         f"({data_cfg.source}) has {real['all'].num_classes}")
   info = {"gan_workdir": run_dir, "checkpoint_step": int(generator.step),
+          "generator": "ema" if generator.ema else "raw",
           "data": data_cfg.to_dict()}
   if "indep" in wanted:
     info["indep_train"] = indep_data_config(data_cfg, indep_media)[1]

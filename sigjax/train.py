@@ -60,7 +60,14 @@ when set, so the default step is the original's, bit for bit):
   the G step's noise, output discarded). With ``train.ema_start`` = k > 0
   the EMA copies params_g for the first k steps and averages from then on
   (as BigGAN's ``ema_start``): a decay of 0.999 started from the initial
-  weights still holds 0.999^1500 = 22% of them after 1500 steps.
+  weights still holds 0.999^1500 = 22% of them after 1500 steps, and one
+  started at step 1000 of 1500 still 0.999^500 = 61% of step 1000's. With
+  ``train.ema_warmup`` the decay ramps up as min(d, (1 + n) / (10 + n)), n the
+  number of averaging steps so far (TensorFlow's ExponentialMovingAverage
+  with ``num_updates``; StyleGAN's EMA ramp-up has the same purpose): the
+  EMA then averages over roughly the last tenth of the steps since
+  ``ema_start`` until the ramp reaches d (at n = (10 d - 1) / (1 - d): 8990
+  steps for 0.999), and the starting weights' share vanishes.
   ``sampling_variables`` returns them
   for the sample grids, ``sigjax.inference`` and hence generate/evaluate.
 
@@ -160,6 +167,7 @@ class Options:
   instance_noise: float = 0.0
   instance_noise_steps: int = 0
   ema_start: int = 0
+  ema_warmup: bool = False
 
   @classmethod
   def from_config(cls, config) -> "Options":
@@ -179,6 +187,7 @@ class Options:
         instance_noise=float(get("instance_noise", 0.0)),
         instance_noise_steps=int(get("instance_noise_steps", 0)),
         ema_start=int(get("ema_start", 0)),
+        ema_warmup=bool(get("ema_warmup", False)),
         spectral_norm=bool(common.gan_option(config, "model", "spectral_norm",
                                              False)))
 
@@ -324,6 +333,9 @@ def make_train_step(config, num_classes: int):
     new = {}
     if o.ema_decay:
       d = o.ema_decay
+      if o.ema_warmup:  # n = averaging steps so far, this one included
+        n = (state.step - o.ema_start).astype(jnp.float32)
+        d = jnp.minimum(d, (1.0 + n) / (10.0 + n))
       if o.ema_start:  # copy the weights until ema_start, then average
         d = jnp.where(state.step < o.ema_start, 0.0, d)
       new["params_g_ema"] = jax.tree.map(lambda e, p: d * e + (1.0 - d) * p,

@@ -403,3 +403,35 @@ def test_real_data_fits_are_reused_within_a_process(real, tmp_path):
   x, y = real["train"].images, real["train"].labels
   assert evaluate._digest(x, y) == evaluate._digest(x.copy(), y.copy())
   assert evaluate._digest(x, y) != evaluate._digest(x, np.roll(y, 1))
+
+
+def test_eval_generator_chooses_ema_or_raw_weights(tmp_path):
+  """eval.generator: 'auto' scores the EMA generator of a run that has one,
+  'raw' its trained weights (the report says which); 'ema' on a run without
+  one and an unknown value are errors naming the setting."""
+  from sigjax import train_loop  # pylint: disable=g-import-not-at-top
+  cfg = cgan_configs.get_config("test")
+  cfg.train.ema_decay = 0.5
+  run_dir = tmp_path / "run"
+  train_loop.run(cfg, str(run_dir))
+  fids = {}
+  for which in ("auto", "raw"):
+    config = eval_configs.get_config("test")
+    config.gan_workdir = str(run_dir)
+    config.eval.experiments = "cas,fid"
+    config.eval.generator = which
+    rep = evaluate.run(config, str(tmp_path / which))
+    fids[which] = rep["fid"]
+    assert rep["info"]["generator"] == ("ema" if which == "auto" else "raw")
+    md = (tmp_path / which / "report.md").read_text()
+    assert f"({rep['info']['generator']} generator)" in md
+  assert fids["auto"] != fids["raw"]  # different weights, different images
+  config.eval.generator = "best"
+  with pytest.raises(evaluate.EvaluationError, match="eval.generator"):
+    evaluate.run(config, str(tmp_path / "bad"))
+  plain = tmp_path / "plain"
+  train_loop.run(cgan_configs.get_config("test"), str(plain))
+  config.gan_workdir = str(plain)
+  config.eval.generator = "ema"
+  with pytest.raises(ValueError, match="no EMA generator"):
+    evaluate.run(config, str(tmp_path / "noema"))

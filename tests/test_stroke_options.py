@@ -309,6 +309,33 @@ def test_ema_start_copies_then_averages():
     train_lib.Options.from_config(make_config(train__ema_start=-1))
 
 
+def test_ema_warmup_ramps_the_decay_up_from_ema_start():
+  """train.ema_warmup: decay min(d, (1 + n) / (10 + n)) with n the steps
+  since ema_start, so step n's EMA weights are (1+n)/(10+n) old + the rest
+  new; copying before ema_start is unchanged."""
+  config = make_config(train__ema_decay=0.999, train__ema_start=1,
+                       train__ema_warmup=True)
+  state = train_lib.create_state(config, NUM_CLASSES)
+  step = jax.jit(train_lib.make_train_step(config, NUM_CLASSES))
+  images = (np.random.RandomState(0).rand(8, 16, 16, 1) > 0.7).astype(
+      np.float32)
+  labels = (np.arange(8) % NUM_CLASSES).astype(np.int32)
+  state, _ = step(state, images, labels)  # step 0 < ema_start: copied
+  for e, p in zip(jax.tree.leaves(state.params_g_ema),
+                  jax.tree.leaves(state.params_g)):
+    np.testing.assert_array_equal(e, p)
+  for n in (0, 1):  # steps 1, 2: n = 0, 1 averaging steps before this one
+    prev = jax.tree.map(np.asarray, state.params_g_ema)
+    state, _ = step(state, images, labels)
+    d = (1.0 + n) / (10.0 + n)
+    for e, a, b in zip(jax.tree.leaves(state.params_g_ema),
+                       jax.tree.leaves(prev), jax.tree.leaves(state.params_g)):
+      np.testing.assert_allclose(e, d * a + (1 - d) * np.asarray(b),
+                                 rtol=1e-5, atol=1e-7)
+  # Without the warm-up the same step would keep 0.999 of the old weights.
+  assert d < 0.2
+
+
 @pytest.mark.parametrize("preset", ["quality", "quality_gpu"])
 def test_quality_presets_build_and_trace(preset):
   config = cgan_config.get_config(preset)
