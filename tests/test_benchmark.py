@@ -13,7 +13,10 @@ def test_train_step_benchmark_reports_every_impl():
   r = subprocess.run(
       [sys.executable, str(REPO / "benchmarks" / "train_step.py"),
        "--preset=test", "--steps=1", "--rounds=1", "--probe=256",
-       "--impls=sigjax,keras,torch"],
+       "--impls=sigjax,keras,torch",
+       # model fields are cast to their type (an int here), train.* too
+       "--variants=gen_kernel_size=3,upsample=resize_conv;"
+       "train.ema_decay=0.5"],
       capture_output=True, text=True, cwd=REPO, env=env, timeout=600,
       check=False)
   assert r.returncode == 0, r.stderr[-3000:]
@@ -23,6 +26,8 @@ def test_train_step_benchmark_reports_every_impl():
     recs[rec["impl"]] = rec
   assert recs["matmul"]["gflops"] > 0
   assert "sigjax" in recs
+  assert "sigjax[gen_kernel_size=3,upsample=resize_conv]" in recs, list(recs)
+  assert "sigjax[train.ema_decay=0.5]" in recs, list(recs)
   # A reference is either measured or skipped with a message saying why.
   for ref in ("keras", "torch"):
     assert ref in recs or f"skipping {ref}" in r.stderr
