@@ -192,6 +192,16 @@ def matmul_probe(n, reps=3):
   return 2 * n ** 3 / statistics.median(ts) / 1e9
 
 
+def _cast(old, value: str):
+  """A --variants value as the type of the field it replaces (bool, int,
+  float; a string or None field takes it as it is)."""
+  if isinstance(old, bool):
+    return value.lower() in ("1", "true", "yes")
+  if old is None or isinstance(old, str):
+    return value
+  return type(old)(value)
+
+
 def main(argv=None):
   p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   p.add_argument("--preset", default="paper", choices=["paper", "cpu", "test"])
@@ -254,19 +264,11 @@ def main(argv=None):
           key, value = kv.split("=", 1)
           if "." in key:  # section.field, e.g. train.d_steps=2
             section, field = key.split(".", 1)
-            old = vc[section][field]
-            vc[section][field] = (value.lower() in ("1", "true", "yes")
-                                  if isinstance(old, bool) else
-                                  type(old)(value))
+            vc[section][field] = _cast(vc[section][field], value)
           elif key in vc and not isinstance(vc[key], type(vc.model)):
             vc[key] = value  # top-level, e.g. xla_cpu_conv=ynnpack
-          else:  # model field: cast to its type (bool/int/float/str)
-            old = vc.model[key]
-            if isinstance(old, bool):
-              value = value.lower() in ("1", "true", "yes")
-            elif old is not None and not isinstance(old, str):
-              value = type(old)(value)
-            vc.model[key] = value
+          else:  # model field
+            vc.model[key] = _cast(vc.model[key], value)
         impls.append(SigjaxImpl(vc, num_classes, images, labels,
                                 name=f"sigjax[{v}]"))
       if a.scan:
