@@ -10,6 +10,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+import numpy as np
 import pytest
 
 from ablations import run as runner
@@ -220,3 +221,39 @@ def test_evaluate_runs_names_sweep_runs_by_variant_and_seed():
       "quality_long_seed_1")
   assert name(os.path.join("runs", "quality_s2")) == "quality_s2"
   assert name("train") == "train"
+
+
+def test_compare_grid_draws_every_run_on_the_same_noise(sweep_dir, tmp_path,
+                                                        monkeypatch):
+  from ablations import compare_grid  # pylint: disable=import-outside-toplevel
+  from sigjax import inference  # pylint: disable=import-outside-toplevel
+  out, _, _ = sweep_dir
+  s0, s1 = (str(out / "base" / f"seed_{s}" / "train") for s in SEEDS)
+  runs = compare_grid.parse_runs([f"a={s0}", s1, f"b={s0}"])
+  assert [label for label, _ in runs] == ["a", "train", "b"]
+  images, labels, cols = compare_grid.sample_rows(runs, "0,2", per_class=3)
+  assert images.shape[:2] == (3, 6)
+  assert labels[0].startswith("a (step ")
+  assert cols[0] and cols[3] and not any(cols[1:3])
+  assert set(np.unique(images).tolist()) <= {0.0, 1.0}  # binary by default
+  np.testing.assert_array_equal(images[0], images[2])  # same run, same z
+  assert (images[0] != images[1]).any()  # another seed's generator
+  assert (images[0, :3] != images[0, 3:]).any()  # another class
+  png = compare_grid.compare_grid(runs[:2], str(tmp_path / "g.png"), "1",
+                                  per_class=2)
+  assert os.path.getsize(png) > 0
+  with pytest.raises(ValueError, match="indices must be in 0.."):
+    compare_grid.sample_rows(runs[:1], "99")
+  with pytest.raises(ValueError, match="LABEL=RUN"):
+    compare_grid.parse_runs(["a="])
+  real_load = inference.load_generator
+
+  def renamed(workdir, **kw):
+    gen = real_load(workdir, **kw)
+    if workdir == s1:
+      gen.class_names = gen.class_names[::-1]
+    return gen
+
+  monkeypatch.setattr(inference, "load_generator", renamed)
+  with pytest.raises(ValueError, match="not those of"):
+    compare_grid.sample_rows(runs[:2])
