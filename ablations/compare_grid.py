@@ -4,7 +4,8 @@ r"""One picture of several training runs side by side, on the same noise.
         [--per_class=4] [--seed=0] [--output=binary] LABEL=RUN [LABEL=RUN ...]
 
 One row per run (``LABEL=RUN``: a row label and a training workdir, e.g.
-``onednn_s0=OUT/onednn/seed_0/train``; a bare ``RUN`` is labelled with its
+``onednn_s0=OUT/onednn/seed_0/train``; a bare ``RUN`` is labelled as
+``evaluate_runs.py`` names it: ``VARIANT_seed_S`` for a sweep run, else its
 folder's name); for every class in ``--classes``, ``--per_class`` columns
 drawn from the same z in every row (``GeneratorHandle.noise(per_class,
 seed)``, repeated for each class), so two rows differ only by their
@@ -29,6 +30,8 @@ from absl import app  # pylint: disable=g-import-not-at-top
 from absl import flags
 import numpy as np
 
+from ablations.run import run_name  # pylint: disable=g-import-not-at-top
+
 FLAGS = flags.FLAGS
 
 
@@ -38,7 +41,7 @@ def parse_runs(args):
   for arg in args:
     label, sep, run = arg.partition("=")
     if not sep:
-      label, run = os.path.basename(os.path.normpath(arg)), arg
+      label, run = run_name(arg), arg
     if not label or not run:
       raise ValueError(f"{arg!r}: give LABEL=RUN or RUN")
     runs.append((label, run))
@@ -69,22 +72,19 @@ def sample_rows(runs, classes: str = "", per_class: int = 4, seed: int = 0,
   from sigjax import inference  # pylint: disable=import-outside-toplevel
   if per_class < 1:
     raise ValueError(f"--per_class={per_class}: must be >= 1")
-  rows, labels, names, picked, z = [], [], None, None, None
-  for label, run in runs:
-    gen = inference.load_generator(run)
-    if names is None:
-      names = list(gen.class_names)
-      picked = parse_classes(classes, len(names), names)
-      z = gen.noise(per_class, seed)
-    elif list(gen.class_names) != names:
+  gens = [(label, run, inference.load_generator(run)) for label, run in runs]
+  names = list(gens[0][2].class_names)
+  for _, run, gen in gens[1:]:
+    if list(gen.class_names) != names:
       raise ValueError(
           f"{run}: its classes ({', '.join(gen.class_names[:5])}, ...) are "
           f"not those of {runs[0][1]} ({', '.join(names[:5])}, ...); compare "
           "runs trained on the same data")
-    ys = np.repeat(np.array(picked, np.int32), per_class)
-    images = gen.sample(ys, z=np.tile(z, (len(picked), 1)), output=output)
-    rows.append(images[..., 0])
-    labels.append(f"{label} (step {gen.step})")
+  picked = parse_classes(classes, len(names), names)
+  ys = np.repeat(np.array(picked, np.int32), per_class)
+  z = np.tile(gens[0][2].noise(per_class, seed), (len(picked), 1))
+  rows = [gen.sample(ys, z=z, output=output)[..., 0] for _, _, gen in gens]
+  labels = [f"{label} (step {gen.step})" for label, _, gen in gens]
   col_labels = [names[c] if i == 0 else "" for c in picked
                 for i in range(per_class)]
   return np.stack(rows), labels, col_labels

@@ -26,7 +26,6 @@ and checked on the mean:
 
 import json
 import os
-import re
 import sys
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -36,6 +35,8 @@ if _REPO not in sys.path:
 from absl import app  # pylint: disable=g-import-not-at-top
 from absl import flags
 import numpy as np
+
+from ablations.run import run_name  # pylint: disable=g-import-not-at-top
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "Where the reports and summary go.")
@@ -86,17 +87,6 @@ def targets(s: dict) -> list:
   if m("recall") is not None:
     out.append(("recall >= 0.5", f"{m('recall'):.3f}", m("recall") >= 0.5))
   return out
-
-
-def run_name(run: str) -> str:
-  """A readable name for a training workdir: its folder name, or for the
-  ablation runner's ``VARIANT/seed_S/train`` layout ``VARIANT_seed_S``."""
-  parts = [p for p in os.path.normpath(run).split(os.sep) if p]
-  if len(parts) > 1 and parts[-1] == "train":
-    parts = parts[:-1]
-  if len(parts) > 1 and re.fullmatch(r"seed_\d+", parts[-1]):
-    return f"{parts[-2]}_{parts[-1]}"
-  return parts[-1] if parts else run
 
 
 def main(argv):

@@ -259,6 +259,17 @@ def plan(sweep: Sweep, workdir: str,
   return jobs
 
 
+def run_name(run: str) -> str:
+  """A readable name for a training workdir: its folder name, or for the
+  ablation runner's ``VARIANT/seed_S/train`` layout ``VARIANT_seed_S``."""
+  parts = [p for p in os.path.normpath(run).split(os.sep) if p]
+  if len(parts) > 1 and parts[-1] == "train":
+    parts = parts[:-1]
+  if len(parts) > 1 and re.fullmatch(r"seed_\d+", parts[-1]):
+    return f"{parts[-2]}_{parts[-1]}"
+  return parts[-1] if parts else run
+
+
 def check_traces(sweep: Sweep, jobs: list) -> None:
   """Traces each variant's train step once (shapes only, no compile), so a
   bad switch value fails here rather than after other variants trained."""

@@ -230,7 +230,7 @@ def test_compare_grid_draws_every_run_on_the_same_noise(sweep_dir, tmp_path,
   out, _, _ = sweep_dir
   s0, s1 = (str(out / "base" / f"seed_{s}" / "train") for s in SEEDS)
   runs = compare_grid.parse_runs([f"a={s0}", s1, f"b={s0}"])
-  assert [label for label, _ in runs] == ["a", "train", "b"]
+  assert [label for label, _ in runs] == ["a", "base_seed_1", "b"]
   images, labels, cols = compare_grid.sample_rows(runs, "0,2", per_class=3)
   assert images.shape[:2] == (3, 6)
   assert labels[0].startswith("a (step ")
