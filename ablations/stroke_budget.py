@@ -2,21 +2,24 @@ r"""Where should `:quality`'s 30 minutes go: steps, D's width or noise? (issue 1
 
     python ablations/run.py --sweep=ablations/stroke_budget.py --workdir=OUT
 
-Every row is ``:quality``'s recipe (coverage ink, nearest resize + 3x3
-convolutions in G, instance noise 0.1, EMA of G from step 1000; cross-media
-paper data, batch 32, ``cpu`` widths), changed in one place. ``:quality`` at
-1500 steps takes ~17 min on the 2-core CPU; item 4 allows 30, so the question
-is what the other ~12 minutes buy:
+Every row is the third session's ``:quality`` recipe (coverage ink, nearest
+resize + 3x3 convolutions in G, instance noise 0.1, EMA of G from step 1000;
+cross-media paper data, batch 32, ``cpu`` widths), changed in one place. It
+took ~17 min for 1500 steps on the 2-core CPU; item 4 allows 30, so the
+question is what the other ~12 minutes buy:
 
-* ``quality``: the preset itself (1500 steps; the same runs as
-  ``stroke_ink.py``'s ``recipe_coverage``, copied into OUT so the runner
-  finds them finished);
+* ``quality``: the preset as it was until the fifth session, D at the
+  ``cpu`` widths (1500 steps; the same runs as ``stroke_ink.py``'s
+  ``recipe_coverage``, copied into OUT so the runner finds them finished);
 * ``quality_long``: 2400 steps (~27 min) at the same widths;
 * ``quality_wide_d``: D at (32, 64, 128, 128) instead of (16, 32, 64, 64),
   1500 steps. D is the cheap network here (~14 M multiply-adds per image
   against G's ~134 M at ``cpu`` widths), and the evaluation's detector tells
   every generated image from real: a D that weak may not see the speckle
-  and the broken strokes at all. Analytic cost ~1.4x per step (~25 min);
+  and the broken strokes at all. Analytic cost ~1.4x per step (~22 min
+  measured). ``:quality`` since the fifth session, after a third seed
+  (trained with ``launch.py``, the same config; BUILD_NOTES.md "The wider D
+  over three seeds");
 * ``quality_anneal``: the instance noise decays linearly to 0 over the run
   (``stroke_ink.py``'s ``recipe_coverage_anneal``), so that D sees the fine
   speckle at the end;
@@ -25,7 +28,8 @@ is what the other ~12 minutes buy:
   1000 of 1500) is 61% step 1000's weights at the end; with the warm-up it
   averages over roughly the last 50 steps. Free in time.
 
-Two seeds per row. Results, grids and a reading: BUILD_NOTES.md (issue 11).
+Two seeds per row (three for ``quality``, ``quality_wide_d``: BUILD_NOTES).
+Results, grids and a reading: BUILD_NOTES.md (issue 11).
 """
 
 from ablations import stroke_ink

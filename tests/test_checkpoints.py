@@ -333,3 +333,17 @@ def test_config_differences_rules():
   gone = json.loads(json.dumps(base))
   gone["model"]["retired_option"] = 3
   assert ckpt.config_differences(gone, tiny(4)) == []
+
+
+def test_earlier_quality_workdir_is_named_and_resumes_with_its_width():
+  """`:quality`'s D widened in the fifth session: a workdir of the earlier
+  preset is refused with the field named, and resumes when the saved width
+  is passed back (the error's own advice)."""
+  earlier = cgan_config.get_config("quality")
+  earlier.model.disc_channels = (16, 32, 64, 64)
+  saved = json.loads(earlier.to_json_best_effort())
+  now = cgan_config.get_config("quality")
+  diffs = ckpt.config_differences(saved, now)
+  assert [d.split(":")[0] for d in diffs] == ["model.disc_channels"], diffs
+  now.model.disc_channels = (16, 32, 64, 64)
+  assert ckpt.config_differences(saved, now) == []

@@ -343,6 +343,14 @@ def test_quality_presets_build_and_trace(preset):
   assert config.data.ink == "coverage"
   assert config.train.instance_noise > 0 and config.train.ema_decay > 0
   assert config.train.ema_start < config.train.steps
+  if preset == "quality":
+    # G and the batch at the `cpu` preset's sizes, D twice its width
+    # (BUILD_NOTES.md, "The wider D over three seeds").
+    cpu = cgan_config.get_config("cpu")
+    assert tuple(config.model.gen_channels) == tuple(cpu.model.gen_channels)
+    assert config.train.batch_size == cpu.train.batch_size
+    assert tuple(config.model.disc_channels) == tuple(
+        2 * c for c in cpu.model.disc_channels)
   state = jax.eval_shape(lambda: train_lib.create_state(config, 10))
   s, b = config.data.image_size, config.train.batch_size
   _, metrics = jax.eval_shape(
