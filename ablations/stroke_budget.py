@@ -27,6 +27,11 @@ question is what the other ~12 minutes buy:
   ``ema_start`` (TF's num_updates rule). ``:quality``'s EMA (0.999 from step
   1000 of 1500) is 61% step 1000's weights at the end; with the warm-up it
   averages over roughly the last 50 steps. Free in time.
+* ``quality_wide_d_ema500`` (fifth session): today's ``:quality`` (the wide
+  D) with the EMA from step 500 instead of 1000, the longer window the
+  third session's raw-vs-EMA comparison pointed to: at step 1500 the
+  average holds 37% of step 500's weights instead of 61% of step 1000's,
+  the rest spread over 1000 steps instead of 500. Free in time.
 
 Two seeds per row (three for ``quality``, ``quality_wide_d``: BUILD_NOTES).
 Results, grids and a reading: BUILD_NOTES.md (issue 11).
@@ -46,6 +51,9 @@ VARIANTS = [
     ("quality_wide_d", {**_QUALITY, "model.disc_channels": (32, 64, 128, 128)}),
     ("quality_anneal", {**_QUALITY, "train.instance_noise_steps": STEPS}),
     ("quality_ema_warmup", {**_QUALITY, "train.ema_warmup": True}),
+    ("quality_wide_d_ema500", {**_QUALITY,
+                               "model.disc_channels": (32, 64, 128, 128),
+                               "train.ema_start": 500}),
 ]
 
 
