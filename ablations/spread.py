@@ -9,8 +9,10 @@ apiece on a Zen 4 EPYC, ~25 on a Zen 3) and the cheap evaluation (CAS,
 FID/KID, precision/recall). The two lowerings compute the same function
 (BUILD_NOTES.md, issue 11: they separate no faster than a one-ulp
 perturbation of the initial weights), so the rows should agree within their
-seeds' spread. Measured (two seeds per path, BUILD_NOTES "Item 0
-measured"): they do; a run's seed moves FID by ~2x, its lowering by <10%.
+seeds' spread. Measured (three seeds per path, BUILD_NOTES "Item 0
+measured"): they do on average (no systematic path effect on FID, CAS or
+recall), but a run is a draw: the seed moves FID by up to 2.4x on one path,
+and at one seed (seed 2) the two paths ended 1.65x apart in FID.
 ``--only=onednn --shard=S/3`` runs seed S alone.
 """
 
