@@ -44,16 +44,15 @@ STEPS = 1500
 LONG_STEPS = 2400
 
 _QUALITY = {**stroke_ink._RECIPE, **stroke_ink._COVERAGE}  # pylint: disable=protected-access
+_WIDE_D = {**_QUALITY, "model.disc_channels": (32, 64, 128, 128)}
 
 VARIANTS = [
     ("quality", _QUALITY),
     ("quality_long", {**_QUALITY, "train.steps": LONG_STEPS}),
-    ("quality_wide_d", {**_QUALITY, "model.disc_channels": (32, 64, 128, 128)}),
+    ("quality_wide_d", _WIDE_D),
     ("quality_anneal", {**_QUALITY, "train.instance_noise_steps": STEPS}),
     ("quality_ema_warmup", {**_QUALITY, "train.ema_warmup": True}),
-    ("quality_wide_d_ema500", {**_QUALITY,
-                               "model.disc_channels": (32, 64, 128, 128),
-                               "train.ema_start": 500}),
+    ("quality_wide_d_ema500", {**_WIDE_D, "train.ema_start": 500}),
 ]
 
 
