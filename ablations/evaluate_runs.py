@@ -2,7 +2,7 @@ r"""Scores several training runs (seeds of one recipe) against the quality
 targets of issue 11, in one process, and prints mean ± spread.
 
     python ablations/evaluate_runs.py --workdir=OUT RUN [RUN ...] \
-        [--experiments=cas,tstr,realfake,fid,prd,indep] [--preset=cpu] \
+        [--experiments=cas,tstr,realfake,fid,prd,indep,strokes] [--preset=cpu] \
         [--generator=auto|ema|raw]
 
 Every RUN is a training workdir (e.g. one ``configs/cgan.py:quality`` run
@@ -40,7 +40,7 @@ from ablations.run import run_name  # pylint: disable=g-import-not-at-top
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "Where the reports and summary go.")
-flags.DEFINE_string("experiments", "cas,tstr,realfake,fid,prd,indep",
+flags.DEFINE_string("experiments", "cas,tstr,realfake,fid,prd,indep,strokes",
                     "config.eval.experiments for every run.")
 flags.DEFINE_string("preset", "cpu", "configs/evaluate.py preset.")
 flags.DEFINE_enum("generator", "auto", ["auto", "ema", "raw"],
@@ -51,7 +51,10 @@ KEYS = ("fid_half", "fid_real_vs_real", "fid", "kid", "cas_accuracy",
         "real_test_accuracy", "indep_cas_accuracy", "indep_real_test_accuracy",
         "indep_fid_half", "indep_fid_real_vs_real", "tstr_accuracy",
         "realfake_balanced_accuracy", "detector_competent", "precision",
-        "recall", "indep_precision", "indep_recall")
+        "recall", "indep_precision", "indep_recall", "strokes_components",
+        "strokes_components_real", "strokes_speckle", "strokes_speckle_real",
+        "strokes_ink_ratio", "strokes_components_w1",
+        "strokes_components_w1_real_vs_real")
 
 
 def _stats(values):

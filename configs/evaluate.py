@@ -108,9 +108,12 @@ def eval_config() -> ml_collections.ConfigDict:
   e.indep_batch_size = 64
   e.indep_lr = 1e-3
   e.grid_per_class = 6  # real | generated columns of the opening grid
-  # Any subset of cas,tstr,realfake,multilabel,fid,prd,indep (fid and prd
-  # need cas).
-  e.experiments = "cas,tstr,realfake,multilabel,fid,prd,indep"
+  # strokes: ink components per image and the share of ink in specks of at
+  # most this many pixels, generated vs real (no learned network).
+  e.strokes_speckle_px = 4
+  # Any subset of cas,tstr,realfake,multilabel,fid,prd,indep,strokes (fid
+  # and prd need cas).
+  e.experiments = "cas,tstr,realfake,multilabel,fid,prd,indep,strokes"
   return e
 
 

@@ -79,7 +79,8 @@ from sigjax.models import classifier as clf_models
 from sigjax.models import resnet_classifier
 from sigjax.models import vgg19
 
-EXPERIMENTS = ("cas", "tstr", "realfake", "multilabel", "fid", "prd", "indep")
+EXPERIMENTS = ("cas", "tstr", "realfake", "multilabel", "fid", "prd", "indep",
+               "strokes")
 # Experiments that work in the CAS classifier's feature space.
 NEEDS_CAS = ("fid", "prd")
 DETECTORS = ("vgg19", "cnn")
@@ -701,6 +702,44 @@ def exp_indep(config, real, sampler, names, seed):
   return out
 
 
+def _stroke_block(stats: dict) -> dict:
+  return {k: {"mean": float(np.mean(v)), "std": float(np.std(v))}
+          for k, v in stats.items()}
+
+
+def exp_strokes(config, real, sampler, names, seed):
+  """Stroke structure with no learned network (``metrics.stroke_stats``): ink
+  components per image, the share of ink in specks, ink per image, for the
+  generated images (the CAS set) against the real test split, with the real
+  train split against the test split as the floor of the distance."""
+  del seed  # the CAS set is seeded by the sampler
+  e = config.eval
+  te, tr = real["test"], real["train"]
+  _need(len(te.labels), "strokes: the real test split is empty", "data split")
+  _need(len(tr.labels), "strokes: the real train split is empty", "data split")
+  _need(e.images_per_class, "strokes", "config.eval.images_per_class")
+  px = int(e.get("strokes_speckle_px", 4))
+  gen_x, gen_y = sampler.balanced(e.images_per_class, "cas")
+  gen = metrics.stroke_stats(gen_x, px)
+  test = metrics.stroke_stats(te.images, px)
+  train = metrics.stroke_stats(tr.images, px)
+  per_class = {}
+  for c, name in enumerate(names):
+    g, r = gen_y == c, te.labels == c
+    per_class[name] = {
+        "generated": float(gen["components"][g].mean()) if g.any() else None,
+        "real_test": float(test["components"][r].mean()) if r.any() else None}
+  return {"generated": _stroke_block(gen), "real_test": _stroke_block(test),
+          "real_train": _stroke_block(train),
+          "components_w1": metrics.wasserstein_1d(gen["components"],
+                                                  test["components"]),
+          "components_w1_real_vs_real": metrics.wasserstein_1d(
+              train["components"], test["components"]),
+          "per_class_components": per_class, "speckle_px": px,
+          "sizes": {"generated": len(gen_y), "real_test": len(te.labels),
+                    "real_train": len(tr.labels)}}
+
+
 # ------------------------------------------------------------------ suite --
 
 
@@ -775,6 +814,9 @@ def run_suite(config, generator, real: dict, workdir: str,
   if "indep" in wanted:
     results["indep"] = timed("indep", exp_indep, config, real, sampler, names,
                              seed)
+  if "strokes" in wanted:
+    results["strokes"] = timed("strokes", exp_strokes, config, real, sampler,
+                               names, seed)
 
   report = eval_report.summarize(results)
   report.update(

@@ -20,7 +20,8 @@ from sigjax import evaluate
 NUM_CLASSES = 3
 
 
-def tiny_config(experiments="cas,tstr,realfake,multilabel,fid,prd,indep"):
+def tiny_config(
+    experiments="cas,tstr,realfake,multilabel,fid,prd,indep,strokes"):
   config = eval_configs.get_config("test")
   d = config.data
   d.source, d.image_size, d.num_classes = "synthetic", 32, NUM_CLASSES
@@ -93,6 +94,16 @@ def test_every_experiment_reports_its_keys_in_range(real_run):
   for key in ("indep_fid", "indep_fid_half", "indep_fid_real_vs_real",
               "kid_half", "indep_kid", "indep_kid_half"):
     assert np.isfinite(rep[key]), key
+  # Generated images that are real images have the real stroke structure.
+  assert rep["strokes_components_real"] >= 1
+  # (24 generated vs 9 real test images here: within one component.)
+  assert abs(rep["strokes_components"] - rep["strokes_components_real"]) < 1
+  assert 0.7 < rep["strokes_ink_ratio"] < 1.3
+  assert 0.0 <= rep["strokes_speckle"] <= 1.0
+  assert rep["strokes_components_w1"] >= 0.0
+  md = open(os.path.join(out, "report.md")).read()
+  assert "## Stroke structure (no learned network)" in md
+  assert "`strokes_components`" in md
   assert rep["prd_k"] == 3 and isinstance(rep["disagreements"], list)
   assert rep["detector"] == "cnn" and not rep["detector_resized"]
   assert isinstance(rep["detector_competent"], bool)
@@ -144,13 +155,18 @@ def test_real_image_generator_matches_real_floor(real_run):
 
 def test_noise_generator_is_chance_and_far(real, real_run, tmp_path):
   _, rep_real = real_run
-  rep = evaluate.run_suite(tiny_config("cas,fid,prd"), Noise(), real,
+  rep = evaluate.run_suite(tiny_config("cas,fid,prd,strokes"), Noise(), real,
                            str(tmp_path))
   assert rep["cas_accuracy"] <= 1 / NUM_CLASSES + 0.2
   assert rep["fid_half"] > 10 * max(rep["fid_real_vs_real"], 1e-3)
   assert rep["fid"] > 10 * rep_real["fid"]
   assert rep["kid"] > 10 * rep["kid_stderr"]
   assert rep["precision"] < 0.5 * rep["precision_real_vs_real"]
+  # Noise is blots, not strokes: the measure with no network says so too.
+  assert rep["strokes_components"] > 3 * rep["strokes_components_real"]
+  assert rep["strokes_ink_ratio"] > 2
+  assert rep["strokes_components_w1"] > 5 * (
+      rep["strokes_components_w1_real_vs_real"] + 0.1)
   assert "tstr_accuracy" not in rep and "indep_cas_accuracy" not in rep
   assert rep["disagreements"] == []
 

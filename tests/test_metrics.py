@@ -176,3 +176,30 @@ def test_precision_recall_errors():
     metrics.precision_recall(np.zeros((5, 2)), np.zeros((9, 2)), k=5)
   with pytest.raises(ValueError, match="same D"):
     metrics.precision_recall(np.zeros((5, 2)), np.zeros((9, 3)))
+
+
+def test_stroke_stats_by_hand():
+  img = np.zeros((3, 12, 12, 1), np.float32)
+  img[0, 2, 1:10] = 1.0  # one straight stroke ...
+  img[0, 3:8, 9] = 1.0  # ... turning a corner: one component
+  img[0, 9, 2] = img[0, 10, 3] = 1.0  # a diagonal step joins (8-connected)
+  img[1, 2, 1:10:2] = 1.0  # the stroke as dots: 5 one-pixel components
+  img[1, 6, 1:7] = 0.6  # a stroke above the 0.5 threshold (6 px)
+  st = metrics.stroke_stats(img, speckle_px=4)
+  np.testing.assert_array_equal(st["components"], [2, 6, 0])
+  np.testing.assert_array_equal(st["ink"], [16, 11, 0])
+  np.testing.assert_allclose(st["speckle"], [2 / 16, 5 / 11, 0.0])
+  assert metrics.stroke_stats(img[..., 0], speckle_px=1)["speckle"][0] == 0
+  with pytest.raises(ValueError, match="speckle_px"):
+    metrics.stroke_stats(img, speckle_px=0)
+  with pytest.raises(ValueError, match="shape"):
+    metrics.stroke_stats(np.zeros((4, 4)))
+
+
+def test_wasserstein_1d():
+  assert metrics.wasserstein_1d([0, 1], [0, 1]) == 0.0
+  assert metrics.wasserstein_1d([0, 1], [1, 2]) == pytest.approx(1.0)
+  # Unequal sizes: {0} vs {0, 4}: half the mass moves 4.
+  assert metrics.wasserstein_1d([0], [0, 4]) == pytest.approx(2.0)
+  with pytest.raises(ValueError, match="empty"):
+    metrics.wasserstein_1d([], [1])
