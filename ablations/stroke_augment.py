@@ -48,7 +48,7 @@ The rows of today's preset are not retrained: its three seeds are the
 seed 2, scored with the same experiments (BUILD_NOTES.md "The wider D over
 three seeds"). Evaluation: the ``cpu`` preset with every experiment but the
 multi-label one (CAS, TSTR, the competent detector, FID/KID, precision and
-recall, the independent network), because the fifth session found the
+recall, the independent network, the stroke structure), because the fifth session found the
 suite's FID alone rewarding a change that every harsher measure and the
 pictures rejected. ~22 min of training and ~12 min of evaluation per run on
 the 2-vCPU host of BUILD_NOTES.md. Seeds 0 and 1.
@@ -85,5 +85,5 @@ def get_sweep():
       "seeds": [0, 1],
       "eval": {"preset": "cpu",
                "overrides": {"eval.experiments":
-                             "cas,tstr,realfake,fid,prd,indep"}},
+                             "cas,tstr,realfake,fid,prd,indep,strokes"}},
   }
