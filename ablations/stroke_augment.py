@@ -48,9 +48,9 @@ The rows of today's preset are not retrained: its three seeds are the
 seed 2, scored with the same experiments (BUILD_NOTES.md "The wider D over
 three seeds"). Evaluation: the ``cpu`` preset with every experiment but the
 multi-label one (CAS, TSTR, the competent detector, FID/KID, precision and
-recall, the independent network, the stroke structure), because the fifth session found the
-suite's FID alone rewarding a change that every harsher measure and the
-pictures rejected. ~22 min of training and ~12 min of evaluation per run on
+recall, the independent network, the stroke structure), because the fifth
+session found the suite's FID alone rewarding a change that every harsher
+measure and the pictures rejected. ~22 min of training and ~12 min of evaluation per run on
 the 2-vCPU host of BUILD_NOTES.md. Seeds 0 and 1.
 """
 
