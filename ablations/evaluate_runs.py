@@ -21,7 +21,11 @@ and checked on the mean:
 * CAS of the suite's classifier and of the independent network >= the
   independent network's accuracy on real test images - 0.02;
 * the (competent) detector's balanced accuracy <= 0.75;
-* recall >= 0.5.
+* recall >= 0.5;
+* continuous strokes (item 4's grid, measured; ``strokes``): the
+  1-Wasserstein distance between generated and real ink components per
+  image within 2x its real train-vs-test floor, and ink per image within
+  0.8-1.25x the real.
 """
 
 import json
@@ -89,6 +93,18 @@ def targets(s: dict) -> list:
                 m("realfake_balanced_accuracy") <= 0.75))
   if m("recall") is not None:
     out.append(("recall >= 0.5", f"{m('recall'):.3f}", m("recall") >= 0.5))
+  w1, floor, ink = (m("strokes_components_w1"),
+                    m("strokes_components_w1_real_vs_real"),
+                    m("strokes_ink_ratio"))
+  if w1 is not None and floor is not None and ink is not None:
+    # The grid's "continuous strokes", measured: as many ink components per
+    # image as real signatures (the distance within 2x the real train-vs-
+    # test one, as for FID) at the real ink level (not blots).
+    out.append(("strokes: components W1 <= 2x floor, ink 0.8-1.25x real",
+                f"W1 {w1:.2f} (floor {floor:.2f}), "
+                f"{m('strokes_components'):.1f} components/image "
+                f"(real {m('strokes_components_real'):.1f}), ink {ink:.2f}x",
+                w1 <= 2 * floor and 0.8 <= ink <= 1.25))
   return out
 
 

@@ -227,14 +227,24 @@ def test_evaluate_runs_checks_the_issue_targets_on_the_mean():
       "tstr_accuracy": [0.91, 0.93], "cas_accuracy": [0.95, 0.97],
       "indep_cas_accuracy": [0.80, 0.90], "indep_real_test_accuracy":
       [0.94, 0.94], "realfake_balanced_accuracy": [0.7, 0.9],
-      "detector_competent": [1.0, 1.0], "recall": [0.6, None]}.items()}
+      "detector_competent": [1.0, 1.0], "recall": [0.6, None],
+      "strokes_components_w1": [0.5, 0.6], "strokes_components": [7.0, 7.2],
+      "strokes_components_real": [6.5, 6.5],
+      "strokes_components_w1_real_vs_real": [0.3, 0.3],
+      "strokes_ink_ratio": [1.1, 1.2]}.items()}
   assert s["fid_half"]["mean"] == 5.5 and s["recall"]["std"] is None
   assert abs(s["fid_half"]["std"] - 0.5 ** 0.5) < 1e-9
   met = {t.split(" ")[0] + t.split(" ")[1]: ok
          for t, _, ok in evaluate_runs.targets(s)}
   assert met == {"FID(equal": False, "TSTR>=": True, "CAS>=": True,
                  "independentCAS": False, "detectorbalanced": False,
-                 "recall>=": True}, met
+                 "recall>=": True, "strokes:components": True}, met
+  # Few components are blots, not strokes, when the ink is far above real.
+  s["strokes_ink_ratio"] = evaluate_runs._stats([1.6, 1.6])
+  assert not evaluate_runs.targets(s)[-1][2]
+  s["strokes_ink_ratio"] = evaluate_runs._stats([1.0, 1.0])
+  s["strokes_components_w1"] = evaluate_runs._stats([4.4, 9.6])
+  assert not evaluate_runs.targets(s)[-1][2]
 
 
 def test_evaluate_runs_names_sweep_runs_by_variant_and_seed():
