@@ -341,7 +341,12 @@ def test_quality_presets_build_and_trace(preset):
   config = cgan_config.get_config(preset)
   assert config.model.upsample == "resize_conv"
   assert config.data.ink == "coverage"
-  assert config.train.instance_noise > 0 and config.train.ema_decay > 0
+  assert config.train.ema_decay > 0
+  # R1 in place of instance noise (BUILD_NOTES.md "Augmentation, residual
+  # blocks, R1"), gamma by the StyleGAN2-ADA heuristic for the batch.
+  assert config.train.instance_noise == 0
+  assert config.train.r1_gamma == pytest.approx(
+      0.0002 * config.data.image_size ** 2 / config.train.batch_size)
   assert config.train.ema_start < config.train.steps
   if preset == "quality":
     # G and the batch at the `cpu` preset's sizes, D twice its width
