@@ -719,6 +719,9 @@ def exp_strokes(config, real, sampler, names, seed):
   _need(len(tr.labels), "strokes: the real train split is empty", "data split")
   _need(e.images_per_class, "strokes", "config.eval.images_per_class")
   px = int(e.get("strokes_speckle_px", 4))
+  if px < 1:
+    raise EvaluationError(f"config.eval.strokes_speckle_px={px}: must be an "
+                          "integer >= 1 (pixels)")
   gen_x, gen_y = sampler.balanced(e.images_per_class, "cas")
   gen = metrics.stroke_stats(gen_x, px)
   test = metrics.stroke_stats(te.images, px)

@@ -171,6 +171,14 @@ def test_noise_generator_is_chance_and_far(real, real_run, tmp_path):
   assert rep["disagreements"] == []
 
 
+def test_strokes_setting_is_checked(real, tmp_path):
+  config = tiny_config("strokes")
+  config.eval.strokes_speckle_px = 0
+  with pytest.raises(evaluate.EvaluationError,
+                     match="config.eval.strokes_speckle_px=0"):
+    evaluate.run_suite(config, RealImages(real["all"]), real, str(tmp_path))
+
+
 def test_deterministic_rerun(real, real_run, tmp_path):
   _, rep_real = real_run
   rep = evaluate.run_suite(tiny_config("cas,fid"), RealImages(real["all"]),
