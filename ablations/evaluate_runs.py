@@ -2,8 +2,8 @@ r"""Scores several training runs (seeds of one recipe) against the quality
 targets of issue 11, in one process, and prints mean ± spread.
 
     python ablations/evaluate_runs.py --workdir=OUT RUN [RUN ...] \
-        [--experiments=cas,tstr,realfake,fid,prd,indep,strokes] [--preset=cpu] \
-        [--generator=auto|ema|raw]
+        [--experiments=cas,tstr,realfake,fid,prd,indep,strokes] \
+        [--preset=cpu] [--generator=auto|ema|raw]
 
 Every RUN is a training workdir (e.g. one ``configs/cgan.py:quality`` run
 per seed); its report goes to ``OUT/<i>_<name>`` (``name``: the run folder's

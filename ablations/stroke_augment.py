@@ -50,8 +50,8 @@ three seeds"). Evaluation: the ``cpu`` preset with every experiment but the
 multi-label one (CAS, TSTR, the competent detector, FID/KID, precision and
 recall, the independent network, the stroke structure), because the fifth
 session found the suite's FID alone rewarding a change that every harsher
-measure and the pictures rejected. ~22 min of training and ~12 min of evaluation per run on
-the 2-vCPU host of BUILD_NOTES.md. Seeds 0 and 1.
+measure and the pictures rejected. ~22 min of training and ~12 min of
+evaluation per run on the 2-vCPU host of BUILD_NOTES.md. Seeds 0 and 1.
 """
 
 from ablations import loss_and_regularisation

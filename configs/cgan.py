@@ -13,9 +13,9 @@ Presets are chosen after a colon: ``--config=configs/cgan.py:paper``.
   the area-averaged image before the Otsu threshold; its output is
   thresholded the same way when it is scored or written), nearest resize +
   3x3 convolutions in G instead of transposed convolutions (no
-  checkerboard), R1 on D's real images and an EMA generator; G and the batch at the ``cpu`` preset's sizes, D twice its
-  width (32-64-128-128); 1500 steps, ~22 min on the 2-vCPU host of
-  BUILD_NOTES.md.
+  checkerboard), R1 on D's real images and an EMA generator; G and the
+  batch at the ``cpu`` preset's sizes, D twice its width (32-64-128-128);
+  1500 steps, ~23 min on the 2-vCPU host of BUILD_NOTES.md.
 * ``quality_gpu``: the same recipe at the paper's widths, batch and 20000
   steps, for one GPU.
 * ``test``: tiny widths and a handful of steps, for the test suite.
