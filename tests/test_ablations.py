@@ -292,3 +292,16 @@ def test_compare_grid_draws_every_run_on_the_same_noise(sweep_dir, tmp_path,
   monkeypatch.setattr(inference, "load_generator", renamed)
   with pytest.raises(ValueError, match="not those of"):
     compare_grid.sample_rows(runs[:2])
+
+
+def test_raw_texture_scores_every_run_against_its_own_real_data(sweep_dir):
+  from ablations import raw_texture  # pylint: disable=import-outside-toplevel
+  out, _, _ = sweep_dir
+  runs = [str(out / "base" / f"seed_{s}" / "train") for s in SEEDS]
+  rows = raw_texture.texture_rows(runs, per_class=3, seed=0)
+  assert [r["run"] for r in rows] == [f"base_seed_{s}" for s in SEEDS]
+  for r in rows:
+    assert r["ink"] == "binary" and r["real_test"] == rows[0]["real_test"]
+    assert np.isfinite(r["ratio"]) and r["w1"] >= 0 and r["w1_floor"] >= 0
+  text = raw_texture.table(rows)
+  assert text.count("\n") == 2 + len(rows) and "base_seed_0" in text

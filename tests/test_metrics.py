@@ -196,6 +196,23 @@ def test_stroke_stats_by_hand():
     metrics.stroke_stats(np.zeros((4, 4)))
 
 
+def test_edge_per_ink_by_hand_and_speckle():
+  img = np.zeros((3, 16, 16, 1), np.float32)
+  img[0, 4:6, 2:12] = 1.0  # a clean 2-px stroke, 10 long: 20 ink
+  # edges: 2 x 10 across the stroke (top, bottom) + 2 x 2 at its ends
+  np.testing.assert_allclose(metrics.edge_per_ink(img)[0], 24 / 20)
+  # The same ink as a checkerboard of dots inside the stroke's bounding box
+  # (dark spots on grey, the generators' speckle): far more edge per ink.
+  img[1, 3:7, 2:12] = 0.25
+  img[1, 3:7, 2:12][::2, ::2] = 1.0
+  img[1, 3:7, 2:12][1::2, 1::2] = 1.0
+  e = metrics.edge_per_ink(img)
+  assert e[1] > 2 * e[0]
+  assert np.isnan(e[2])  # no ink
+  with pytest.raises(ValueError, match="shape"):
+    metrics.edge_per_ink(np.zeros((4, 4)))
+
+
 def test_wasserstein_1d():
   assert metrics.wasserstein_1d([0, 1], [0, 1]) == 0.0
   assert metrics.wasserstein_1d([0, 1], [1, 2]) == pytest.approx(1.0)
