@@ -52,7 +52,7 @@ def get_sweep():
                      "upsampling in G, or a minibatch-stddev channel in D.",
       "base": base_config(),
       "variants": VARIANTS,
-      "seeds": [0, 1],
+      "seeds": [0, 1, 2],
       "eval": {"preset": "cpu",
                "overrides": {"eval.experiments":
                              "cas,tstr,realfake,fid,prd,indep,strokes"}},
