@@ -224,6 +224,18 @@ def precision_recall(real_feats, gen_feats, k: int = 3,
 _EIGHT = np.ones((3, 3), bool)  # 8-connectivity: a diagonal step joins
 
 
+def _image_stack(images, caller: str, dtype=None) -> np.ndarray:
+  """(N, H, W) from (N, H, W) or (N, H, W, 1) images; ValueError naming
+  ``caller`` and the shape otherwise."""
+  x = np.asarray(images, dtype)
+  if x.ndim == 4 and x.shape[-1] == 1:
+    x = x[..., 0]
+  if x.ndim != 3:
+    raise ValueError(f"{caller}: images must be (N, H, W[, 1]), got shape "
+                     f"{np.asarray(images).shape}")
+  return x
+
+
 def stroke_stats(images, speckle_px: int = 4, threshold: float = 0.5) -> dict:
   """Per-image stroke structure of binary (or thresholded) ink images.
 
@@ -238,12 +250,7 @@ def stroke_stats(images, speckle_px: int = 4, threshold: float = 0.5) -> dict:
   * ``ink``: ink pixels.
   """
   from scipy import ndimage  # pylint: disable=import-outside-toplevel
-  x = np.asarray(images)
-  if x.ndim == 4 and x.shape[-1] == 1:
-    x = x[..., 0]
-  if x.ndim != 3:
-    raise ValueError(f"stroke_stats: images must be (N, H, W[, 1]), got shape "
-                     f"{np.asarray(images).shape}")
+  x = _image_stack(images, "stroke_stats")
   if speckle_px < 1:
     raise ValueError(f"stroke_stats: speckle_px={speckle_px} must be >= 1")
   ink_mask = x >= threshold
@@ -269,17 +276,11 @@ def edge_per_ink(images) -> np.ndarray:
   raw output independently of the threshold and of any network. An image
   without ink gives NaN.
   """
-  x = np.asarray(images, np.float64)
-  if x.ndim == 4 and x.shape[-1] == 1:
-    x = x[..., 0]
-  if x.ndim != 3:
-    raise ValueError(f"edge_per_ink: images must be (N, H, W[, 1]), got "
-                     f"shape {np.asarray(images).shape}")
+  x = _image_stack(images, "edge_per_ink", np.float64)
   tv = (np.abs(np.diff(x, axis=1)).sum(axis=(1, 2))
         + np.abs(np.diff(x, axis=2)).sum(axis=(1, 2)))
   ink = x.sum(axis=(1, 2))
-  with np.errstate(invalid="ignore", divide="ignore"):
-    return np.where(ink > 0, tv / np.where(ink > 0, ink, 1.0), np.nan)
+  return np.where(ink > 0, tv / np.where(ink > 0, ink, 1.0), np.nan)
 
 
 def wasserstein_1d(a, b) -> float:
