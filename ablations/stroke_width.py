@@ -1,0 +1,58 @@
+r"""G's width and the schedule, on a host where they fit (issue 11, eighth
+session)
+
+    python ablations/run.py --sweep=ablations/stroke_width.py --workdir=OUT
+
+Every earlier sweep of this issue ran on a 2-vCPU Zen 3 EPYC (AVX2), where
+today's ``configs/cgan.py:quality`` (coverage ink, nearest resize + 3x3
+convolutions in G, R1 0.0256 on real images, EMA from step 1000, G at
+64-32-16-1, D at 32-64-128-128, batch 32, 1500 steps) takes 0.90 s a step
+and its 30-minute budget. On the 2-vCPU Zen 4 EPYC (AVX-512) of the eighth
+session the same step takes 0.31 s, so the budget buys what BUILD_NOTES
+("What was not done") names as the most likely place for the remaining gap:
+G's width (the ``cpu`` widths give G 16-32 channels at 64x64 for strokes a
+pixel wide) and the schedule. Each row is ``:quality`` changed in one place
+(batch, D, R1 and EMA as the preset):
+
+* ``g128``: G at the paper's widths (128-64-32-1; 0.66 s a step here),
+  2500 steps (~28 min here). Its step-1500 checkpoint is scored too
+  (``ablations/evaluate_runs.py``-style, ``eval.checkpoint_step=1500``), to
+  separate width from schedule;
+* ``long``: ``:quality``'s G at 5000 steps (~26 min here). Its step-1500
+  checkpoint is ``:quality`` itself (nothing in training depends on
+  ``train.steps``), scored as the same-host baseline.
+
+``train.keep_checkpoints`` is raised so that the step-1500 checkpoints
+survive. Evaluation: the ``cpu`` preset with every experiment but the
+multi-label one (~4 min a run on the Zen 4 host).
+"""
+
+from configs import cgan
+
+VARIANTS = [
+    ("g128", {"model.gen_channels": (128, 64, 32, 1), "train.steps": 2500}),
+    ("long", {"train.steps": 5000}),
+]
+
+
+def base_config():
+  """``:quality`` on the cross-media paper data, every checkpoint kept."""
+  base = cgan.get_config("quality")
+  base.data.source = "cross_media"
+  base.train.keep_checkpoints = 20
+  return base
+
+
+def get_sweep():
+  return {
+      "description": "One change to :quality (cross-media paper data, 650 "
+                     "training images, batch 32) on the faster host: G at "
+                     "the paper's widths for 2500 steps, or :quality's G "
+                     "for 5000 steps.",
+      "base": base_config(),
+      "variants": VARIANTS,
+      "seeds": [0, 1, 2],
+      "eval": {"preset": "cpu",
+               "overrides": {"eval.experiments":
+                             "cas,tstr,realfake,fid,prd,indep,strokes"}},
+  }
