@@ -3,13 +3,15 @@ targets of issue 11, in one process, and prints mean ± spread.
 
     python ablations/evaluate_runs.py --workdir=OUT RUN [RUN ...] \
         [--experiments=cas,tstr,realfake,fid,prd,indep,strokes] \
-        [--preset=cpu] [--generator=auto|ema|raw]
+        [--preset=cpu] [--generator=auto|ema|raw] [--checkpoint_step=N]
 
 Every RUN is a training workdir (e.g. one ``configs/cgan.py:quality`` run
 per seed); its report goes to ``OUT/<i>_<name>`` (``name``: the run folder's
 name; for a sweep's ``VARIANT/seed_S/train`` folders ``VARIANT_seed_S``) and
 the summary to
-``OUT/summary.json`` and ``OUT/summary.md``. One process evaluates all runs,
+``OUT/summary.json`` and ``OUT/summary.md``. ``--checkpoint_step=N`` scores
+every run's step-N checkpoint instead of its newest (the reports go to
+``OUT/<i>_<name>_step<N>``), e.g. the step-1500 point of a longer run. One process evaluates all runs,
 so the fits that learn from real images only (the CAS classifier, the
 independent network) are done once and shared (``sigjax.evaluate``).
 
@@ -50,6 +52,9 @@ flags.DEFINE_string("preset", "cpu", "configs/evaluate.py preset.")
 flags.DEFINE_enum("generator", "auto", ["auto", "ema", "raw"],
                   "config.eval.generator: the EMA generator where a run has "
                   "one (auto), or the trained weights (raw).")
+flags.DEFINE_integer("checkpoint_step", None,
+                     "config.eval.checkpoint_step for every run: score this "
+                     "step's checkpoint (default: each run's newest).")
 
 KEYS = ("fid_half", "fid_real_vs_real", "fid", "kid", "cas_accuracy",
         "real_test_accuracy", "indep_cas_accuracy", "indep_real_test_accuracy",
@@ -108,6 +113,13 @@ def targets(s: dict) -> list:
   return out
 
 
+def report_dir(workdir: str, index: int, run: str,
+               step: "int | None" = None) -> str:
+  """Where run number ``index``'s report goes: OUT/<i>_<name>[_step<N>]."""
+  name = f"{index}_{run_name(run)}"
+  return os.path.join(workdir, name if step is None else f"{name}_step{step}")
+
+
 def main(argv):
   from configs import evaluate as eval_config  # pylint: disable=g-import-not-at-top
   from sigjax import evaluate  # pylint: disable=g-import-not-at-top
@@ -119,7 +131,7 @@ def main(argv):
       raise app.UsageError(f"{run}: not a training workdir (no checkpoints/)")
   reports = []
   for i, run in enumerate(runs):
-    out = os.path.join(FLAGS.workdir, f"{i}_{run_name(run)}")
+    out = report_dir(FLAGS.workdir, i, run, FLAGS.checkpoint_step)
     path = os.path.join(out, "report.json")
     if os.path.isfile(path):  # resumable: finished reports are kept
       with open(path) as f:
@@ -129,12 +141,15 @@ def main(argv):
     config.gan_workdir = run
     config.eval.experiments = FLAGS.experiments
     config.eval.generator = FLAGS.generator
+    config.eval.checkpoint_step = FLAGS.checkpoint_step
     reports.append(evaluate.run(config, out))
   summary = {k: _stats([r.get(k) for r in reports]) for k in KEYS}
   summary = {k: v for k, v in summary.items() if v is not None}
   checks = targets(summary)
+  at = ("" if FLAGS.checkpoint_step is None
+        else f", checkpoint step {FLAGS.checkpoint_step}")
   lines = [f"# {len(runs)} runs, evaluation preset `{FLAGS.preset}`, "
-           f"generator `{FLAGS.generator}`", "",
+           f"generator `{FLAGS.generator}`{at}", "",
            "Runs: " + ", ".join(f"`{run_name(r)}`" for r in runs), "",
            "| metric | mean | std | per run |", "|---|---|---|---|"]
   for k, v in summary.items():
@@ -146,7 +161,8 @@ def main(argv):
   lines += [f"| {t} | {v} | {'yes' if ok else 'no'} |" for t, v, ok in checks]
   os.makedirs(FLAGS.workdir, exist_ok=True)
   with open(os.path.join(FLAGS.workdir, "summary.json"), "w") as f:
-    json.dump({"runs": runs, "summary": summary,
+    json.dump({"runs": runs, "checkpoint_step": FLAGS.checkpoint_step,
+               "summary": summary,
                "targets": [list(c) for c in checks]}, f, indent=2)
   with open(os.path.join(FLAGS.workdir, "summary.md"), "w") as f:
     f.write("\n".join(lines) + "\n")

@@ -256,6 +256,12 @@ def test_evaluate_runs_names_sweep_runs_by_variant_and_seed():
       "quality_long_seed_1")
   assert name(os.path.join("runs", "quality_s2")) == "quality_s2"
   assert name("train") == "train"
+  run = os.path.join("out", "long", "seed_0", "train")
+  assert evaluate_runs.report_dir("E", 2, run) == os.path.join(
+      "E", "2_long_seed_0")
+  # An earlier checkpoint's report never takes the newest one's place.
+  assert evaluate_runs.report_dir("E", 2, run, 1500) == os.path.join(
+      "E", "2_long_seed_0_step1500")
 
 
 def test_compare_grid_draws_every_run_on_the_same_noise(sweep_dir, tmp_path,
