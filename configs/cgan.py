@@ -9,13 +9,15 @@ Presets are chosen after a colon: ``--config=configs/cgan.py:paper``.
 * ``quality``: the recipe for real work, chosen from the stroke-quality
   sweeps (``ablations/stroke_quality.py``, ``ablations/stroke_ink.py``,
   ``ablations/stroke_budget.py``, ``ablations/stroke_augment.py``,
+  ``ablations/stroke_width.py``,
   BUILD_NOTES.md, issue 11): G learns ink coverage (``data.ink='coverage'``:
   the area-averaged image before the Otsu threshold; its output is
   thresholded the same way when it is scored or written), nearest resize +
   3x3 convolutions in G instead of transposed convolutions (no
-  checkerboard), R1 on D's real images and an EMA generator; G and the
-  batch at the ``cpu`` preset's sizes, D twice its width (32-64-128-128);
-  1500 steps, ~23 min on the 2-vCPU host of BUILD_NOTES.md.
+  checkerboard), R1 on D's real images and an EMA generator; G at the
+  paper's widths (128-64-32-1), D at twice the ``cpu`` preset's
+  (32-64-128-128), the ``cpu`` preset's batch (32); 2500 steps, ~28 min on
+  a 2-vCPU Zen 4 EPYC (BUILD_NOTES.md; ~2.9x longer on Zen 3).
 * ``quality_gpu``: the same recipe at the paper's widths, batch and 20000
   steps, for one GPU.
 * ``test``: tiny widths and a handful of steps, for the test suite.
@@ -54,7 +56,15 @@ def get_config(preset: str = "cpu") -> ml_collections.ConfigDict:
     t.ema_decay = 0.999
     t.ema_start = 1000 if preset == "quality" else 5000
     if preset == "quality":
-      m.gen_channels = (64, 32, 16, 1)
+      # G at the paper's widths (the `cpu` preset's doubled) since the
+      # eighth session (ablations/stroke_width.py, g128; BUILD_NOTES.md
+      # "G's width and the schedule, on a faster host"): on its seeds 0
+      # and 1 the detector 0.66 and 0.76 against 0.87-0.89 for the
+      # 64-32-16-1 G at 1500 steps, ink pieces per image 10.1 and 8.7
+      # against 9.7-16.2, CAS and TSTR level or better. Workdirs of the
+      # earlier `:quality` finish as they began with
+      # --config.model.gen_channels='(64,32,16,1)' --config.train.steps=1500.
+      m.gen_channels = (128, 64, 32, 1)
       # Twice the `cpu` preset's D (16, 32, 64, 64) since the fifth session
       # (ablations/stroke_budget.py, quality_wide_d; BUILD_NOTES.md "The
       # wider D over three seeds"): over 3 seeds TSTR 0.84 vs 0.76, the
@@ -63,9 +73,9 @@ def get_config(preset: str = "cpu") -> ml_collections.ConfigDict:
       # --config.model.disc_channels='(16,32,64,64)'.
       m.disc_channels = (32, 64, 128, 128)
       t.batch_size = 32
-      # The schedule measured over seeds (ablations/stroke_ink.py,
-      # recipe_coverage; BUILD_NOTES.md): 1500 steps, ~22 min here.
-      t.steps = 1500
+      # 2500 steps: ~28 min on the 2-vCPU Zen 4 host (0.66 s/step; the
+      # Zen 3 host of the earlier sections is ~2.9x slower).
+      t.steps = 2500
       t.log_every = 50
       t.sample_every = 500
       t.checkpoint_every = 500

@@ -336,9 +336,9 @@ def test_config_differences_rules():
 
 
 def test_earlier_quality_workdir_is_named_and_resumes_with_its_width():
-  """`:quality`'s D widened in the fifth session: a workdir of the earlier
-  preset is refused with the field named, and resumes when the saved width
-  is passed back (the error's own advice)."""
+  """`:quality`'s D widened in the fifth session and its G in the eighth: a
+  workdir of an earlier preset is refused with the field named, and resumes
+  when the saved width is passed back (the error's own advice)."""
   earlier = cgan_config.get_config("quality")
   earlier.model.disc_channels = (16, 32, 64, 64)
   saved = json.loads(earlier.to_json_best_effort())
@@ -346,4 +346,16 @@ def test_earlier_quality_workdir_is_named_and_resumes_with_its_width():
   diffs = ckpt.config_differences(saved, now)
   assert [d.split(":")[0] for d in diffs] == ["model.disc_channels"], diffs
   now.model.disc_channels = (16, 32, 64, 64)
+  assert ckpt.config_differences(saved, now) == []
+  # G widened in the eighth session: the seventh session's `:quality` is
+  # named by G's width alone and resumes with it (and its 1500 steps).
+  earlier = cgan_config.get_config("quality")
+  earlier.model.gen_channels = (64, 32, 16, 1)
+  earlier.train.steps = 1500
+  saved = json.loads(earlier.to_json_best_effort())
+  now = cgan_config.get_config("quality")
+  diffs = ckpt.config_differences(saved, now)
+  assert [d.split(":")[0] for d in diffs] == ["model.gen_channels"], diffs
+  assert "(64, 32, 16, 1)" in diffs[0] or "[64, 32, 16, 1]" in diffs[0], diffs
+  now.model.gen_channels = (64, 32, 16, 1)
   assert ckpt.config_differences(saved, now) == []
