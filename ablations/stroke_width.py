@@ -4,7 +4,7 @@ session)
     python ablations/run.py --sweep=ablations/stroke_width.py --workdir=OUT
 
 Every earlier sweep of this issue ran on a 2-vCPU Zen 3 EPYC (AVX2), where
-today's ``configs/cgan.py:quality`` (coverage ink, nearest resize + 3x3
+the seventh session's ``configs/cgan.py:quality`` (coverage ink, nearest resize + 3x3
 convolutions in G, R1 0.0256 on real images, EMA from step 1000, G at
 64-32-16-1, D at 32-64-128-128, batch 32, 1500 steps) takes 0.90 s a step
 and its 30-minute budget. On the 2-vCPU Zen 4 EPYC (AVX-512) of the eighth
@@ -36,8 +36,12 @@ VARIANTS = [
 
 
 def base_config():
-  """``:quality`` on the cross-media paper data, every checkpoint kept."""
+  """``:quality`` as the seventh session left it (G 64-32-16-1, 1500
+  steps; the preset took ``g128``'s G and steps from this sweep) on the
+  cross-media paper data, every checkpoint kept."""
   base = cgan.get_config("quality")
+  base.model.gen_channels = (64, 32, 16, 1)
+  base.train.steps = 1500
   base.data.source = "cross_media"
   base.train.keep_checkpoints = 20
   return base
