@@ -12,8 +12,9 @@ the summary to
 ``OUT/summary.json`` and ``OUT/summary.md``. ``--checkpoint_step=N`` scores
 every run's step-N checkpoint instead of its newest (the reports go to
 ``OUT/<i>_<name>_step<N>``), e.g. the step-1500 point of a longer run. One
-process evaluates all runs, so the fits that learn from real images only (the CAS classifier, the
-independent network) are done once and shared (``sigjax.evaluate``).
+process evaluates all runs, so the fits that learn from real images only
+(the CAS classifier, the independent network) are done once and shared
+(``sigjax.evaluate``).
 
 Targets (issue 11, item 4), each given as mean ± sample std over the runs
 and checked on the mean:

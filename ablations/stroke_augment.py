@@ -55,7 +55,7 @@ evaluation per run on the 2-vCPU host of BUILD_NOTES.md. Seeds 0 and 1.
 """
 
 from ablations import loss_and_regularisation
-from configs import cgan
+from ablations import stroke_smooth
 
 _POLICY = "translation,cutout"
 
@@ -72,10 +72,7 @@ def base_config():
   """``:quality`` as it was when these rows ran (instance noise 0.1, no R1;
   G 64-32-16-1, 1500 steps); the preset has taken R1 since (the
   ``r1_no_noise`` row) and a wider G for 2500 steps (stroke_width.py)."""
-  base = cgan.get_config("quality")
-  base.model.gen_channels = (64, 32, 16, 1)
-  base.train.steps = 1500
-  base.data.source = "cross_media"
+  base = stroke_smooth.base_config()
   base.train.instance_noise = 0.1
   base.train.r1_gamma = 0.0
   return base
@@ -90,7 +87,5 @@ def get_sweep():
       "base": base_config(),
       "variants": VARIANTS,
       "seeds": [0, 1],
-      "eval": {"preset": "cpu",
-               "overrides": {"eval.experiments":
-                             "cas,tstr,realfake,fid,prd,indep,strokes"}},
+      "eval": stroke_smooth.EVAL,
   }

@@ -38,10 +38,17 @@ VARIANTS = [
 ]
 
 
+# The evaluation of this sweep, stroke_augment.py's and stroke_width.py's.
+EVAL = {"preset": "cpu",
+        "overrides": {"eval.experiments":
+                      "cas,tstr,realfake,fid,prd,indep,strokes"}}
+
+
 def base_config():
   """``:quality`` as it was when these rows ran (R1, no instance noise; G
   64-32-16-1, 1500 steps: the preset has taken a wider G for 2500 steps
-  since, stroke_width.py) on the cross-media paper data."""
+  since, stroke_width.py) on the cross-media paper data; the base of
+  stroke_augment.py (with its instance noise) and stroke_width.py too."""
   base = cgan.get_config("quality")
   base.model.gen_channels = (64, 32, 16, 1)
   base.train.steps = 1500
@@ -57,7 +64,5 @@ def get_sweep():
       "base": base_config(),
       "variants": VARIANTS,
       "seeds": [0, 1, 2],
-      "eval": {"preset": "cpu",
-               "overrides": {"eval.experiments":
-                             "cas,tstr,realfake,fid,prd,indep,strokes"}},
+      "eval": EVAL,
   }

@@ -4,15 +4,15 @@ session)
     python ablations/run.py --sweep=ablations/stroke_width.py --workdir=OUT
 
 Every earlier sweep of this issue ran on a 2-vCPU Zen 3 EPYC (AVX2), where
-the seventh session's ``configs/cgan.py:quality`` (coverage ink, nearest resize + 3x3
-convolutions in G, R1 0.0256 on real images, EMA from step 1000, G at
-64-32-16-1, D at 32-64-128-128, batch 32, 1500 steps) takes 0.90 s a step
-and its 30-minute budget. On the 2-vCPU Zen 4 EPYC (AVX-512) of the eighth
-session the same step takes 0.31 s, so the budget buys what BUILD_NOTES
-("What was not done") names as the most likely place for the remaining gap:
-G's width (the ``cpu`` widths give G 16-32 channels at 64x64 for strokes a
-pixel wide) and the schedule. Each row is ``:quality`` changed in one place
-(batch, D, R1 and EMA as the preset):
+the seventh session's ``configs/cgan.py:quality`` (coverage ink, nearest
+resize + 3x3 convolutions in G, R1 0.0256 on real images, EMA from step
+1000, G at 64-32-16-1, D at 32-64-128-128, batch 32, 1500 steps) takes 0.90
+s a step and its 30-minute budget. On the 2-vCPU Zen 4 EPYC (AVX-512) of the
+eighth session the same step takes 0.31 s, so the budget buys what
+BUILD_NOTES ("What was not done") names as the most likely place for the
+remaining gap: G's width (the ``cpu`` widths give G 16-32 channels at 64x64
+for strokes a pixel wide) and the schedule. Each row is ``:quality`` changed
+in one place (batch, D, R1 and EMA as the preset):
 
 * ``g128``: G at the paper's widths (128-64-32-1; 0.66 s a step here),
   2500 steps (~28 min here). Its step-1500 checkpoint is scored too
@@ -27,7 +27,7 @@ survive. Evaluation: the ``cpu`` preset with every experiment but the
 multi-label one (~4 min a run on the Zen 4 host).
 """
 
-from configs import cgan
+from ablations import stroke_smooth
 
 VARIANTS = [
     ("g128", {"model.gen_channels": (128, 64, 32, 1), "train.steps": 2500}),
@@ -39,10 +39,7 @@ def base_config():
   """``:quality`` as the seventh session left it (G 64-32-16-1, 1500
   steps; the preset took ``g128``'s G and steps from this sweep) on the
   cross-media paper data, every checkpoint kept."""
-  base = cgan.get_config("quality")
-  base.model.gen_channels = (64, 32, 16, 1)
-  base.train.steps = 1500
-  base.data.source = "cross_media"
+  base = stroke_smooth.base_config()
   base.train.keep_checkpoints = 20
   return base
 
@@ -56,7 +53,5 @@ def get_sweep():
       "base": base_config(),
       "variants": VARIANTS,
       "seeds": [0, 1, 2],
-      "eval": {"preset": "cpu",
-               "overrides": {"eval.experiments":
-                             "cas,tstr,realfake,fid,prd,indep,strokes"}},
+      "eval": stroke_smooth.EVAL,
   }
