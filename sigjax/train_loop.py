@@ -213,7 +213,10 @@ def run(config, workdir: str):
                    f"  ada_p {row['ada_p']:.3f}" if "ada_p" in row else "",
                    extra=console.FILE_ONLY)
       shown = {"d_loss": row["d_loss"], "g_loss": row["g_loss"],
-               "D(real)": row["d_real_acc"], "D(fake)": row["d_fake_acc"]}
+               # D's accuracy on each side, not its output: "D(fake)" read
+               # as a probability made 0.98 look like a fooled D.
+               "D acc real": row["d_real_acc"],
+               "D acc fake": row["d_fake_acc"]}
       if "ada_p" in row:
         shown["ada_p"] = row["ada_p"]
       progress.update(step, shown, log=True)
