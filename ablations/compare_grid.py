@@ -1,12 +1,14 @@
 r"""One picture of several training runs side by side, on the same noise.
 
     python ablations/compare_grid.py --out=grid.png [--classes=0,1,2] \
-        [--per_class=4] [--seed=0] [--output=binary] LABEL=RUN [LABEL=RUN ...]
+        [--per_class=4] [--seed=0] [--output=binary] LABEL=RUN[@STEP] ...
 
 One row per run (``LABEL=RUN``: a row label and a training workdir, e.g.
 ``onednn_s0=OUT/onednn/seed_0/train``; a bare ``RUN`` is labelled as
 ``evaluate_runs.py`` names it: ``VARIANT_seed_S`` for a sweep run, else its
-folder's name); for every class in ``--classes``, ``--per_class`` columns
+folder's name; ``RUN@STEP`` draws from that run's checkpoint of step
+STEP instead of its newest, so one run's earlier and later checkpoints can
+share a picture, and the label then ends in ``@STEP``); for every class in ``--classes``, ``--per_class`` columns
 drawn from the same z in every row (``GeneratorHandle.noise(per_class,
 seed)``, repeated for each class), so two rows differ only by their
 generators. ``--output=binary`` (default) shows what ``configs/generate.py``
@@ -20,6 +22,7 @@ report's ``figures/real_vs_generated.png``.
 """
 
 import os
+import re
 import sys
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -36,15 +39,23 @@ FLAGS = flags.FLAGS
 
 
 def parse_runs(args):
-  """['LABEL=RUN' or 'RUN', ...] -> [(label, run), ...]."""
+  """['LABEL=RUN[@STEP]' or 'RUN[@STEP]', ...] -> [(label, run, step), ...];
+  step is None (the newest checkpoint) unless the run ends in ``@STEP``
+  (an existing folder whose name ends so is taken as it is)."""
   runs = []
   for arg in args:
     label, sep, run = arg.partition("=")
     if not sep:
-      label, run = run_name(arg), arg
+      label, run = None, arg
+    step = None
+    at = re.fullmatch(r"(.+)@(\d+)", run)
+    if at and not os.path.isdir(run):
+      run, step = at.group(1), int(at.group(2))
+    if label is None and run:
+      label = run_name(run) + (f"@{step}" if step is not None else "")
     if not label or not run:
-      raise ValueError(f"{arg!r}: give LABEL=RUN or RUN")
-    runs.append((label, run))
+      raise ValueError(f"{arg!r}: give LABEL=RUN[@STEP] or RUN[@STEP]")
+    runs.append((label, run, step))
   if not runs:
     raise ValueError("give at least one training workdir (LABEL=RUN)")
   return runs
@@ -72,7 +83,8 @@ def sample_rows(runs, classes: str = "", per_class: int = 4, seed: int = 0,
   from sigjax import inference  # pylint: disable=import-outside-toplevel
   if per_class < 1:
     raise ValueError(f"--per_class={per_class}: must be >= 1")
-  gens = [(label, run, inference.load_generator(run)) for label, run in runs]
+  gens = [(label, run, inference.load_generator(run, step=step))
+          for label, run, step in runs]
   names = list(gens[0][2].class_names)
   for _, run, gen in gens[1:]:
     if list(gen.class_names) != names:

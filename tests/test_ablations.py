@@ -271,7 +271,8 @@ def test_compare_grid_draws_every_run_on_the_same_noise(sweep_dir, tmp_path,
   out, _, _ = sweep_dir
   s0, s1 = (str(out / "base" / f"seed_{s}" / "train") for s in SEEDS)
   runs = compare_grid.parse_runs([f"a={s0}", s1, f"b={s0}"])
-  assert [label for label, _ in runs] == ["a", "base_seed_1", "b"]
+  assert [label for label, _, _ in runs] == ["a", "base_seed_1", "b"]
+  assert {step for _, _, step in runs} == {None}
   images, labels, cols = compare_grid.sample_rows(runs, "0,2", per_class=3)
   assert images.shape[:2] == (3, 6)
   assert labels[0].startswith("a (step ")
@@ -287,6 +288,15 @@ def test_compare_grid_draws_every_run_on_the_same_noise(sweep_dir, tmp_path,
     compare_grid.sample_rows(runs[:1], "99")
   with pytest.raises(ValueError, match="LABEL=RUN"):
     compare_grid.parse_runs(["a="])
+  # RUN@STEP: an earlier checkpoint of the same run, on the same noise.
+  earlier = compare_grid.parse_runs([f"{s0}@2", f"e={s0}@2"])
+  assert earlier == [("base_seed_0@2", s0, 2), ("e", s0, 2)]
+  images2, labels2, _ = compare_grid.sample_rows(earlier[:1] + runs[:1],
+                                                 "0,2", per_class=3)
+  assert labels2[0] == "base_seed_0@2 (step 2)", labels2
+  assert labels2[1] == "a (step 4)", labels2
+  assert (images2[0] != images2[1]).any()  # step 2's G is not step 4's
+  np.testing.assert_array_equal(images2[1], images[0])
   real_load = inference.load_generator
 
   def renamed(workdir, **kw):
