@@ -2,7 +2,7 @@ r"""Scores several training runs (seeds of one recipe) against the quality
 targets of issue 11, in one process, and prints mean ± spread.
 
     python ablations/evaluate_runs.py --workdir=OUT RUN [RUN ...] \
-        [--experiments=cas,tstr,realfake,fid,prd,indep,strokes] \
+        [--experiments=cas,tstr,realfake,fid,prd,indep,strokes,copies] \
         [--preset=cpu] [--generator=auto|ema|raw] [--checkpoint_step=N]
 
 Every RUN is a training workdir (e.g. one ``configs/cgan.py:quality`` run
@@ -47,7 +47,8 @@ from ablations.run import run_name  # pylint: disable=g-import-not-at-top
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "Where the reports and summary go.")
-flags.DEFINE_string("experiments", "cas,tstr,realfake,fid,prd,indep,strokes",
+flags.DEFINE_string("experiments",
+                    "cas,tstr,realfake,fid,prd,indep,strokes,copies",
                     "config.eval.experiments for every run.")
 flags.DEFINE_string("preset", "cpu", "configs/evaluate.py preset.")
 flags.DEFINE_enum("generator", "auto", ["auto", "ema", "raw"],
@@ -64,7 +65,9 @@ KEYS = ("fid_half", "fid_real_vs_real", "fid", "kid", "cas_accuracy",
         "recall", "indep_precision", "indep_recall", "strokes_components",
         "strokes_components_real", "strokes_speckle", "strokes_speckle_real",
         "strokes_ink_ratio", "strokes_components_w1",
-        "strokes_components_w1_real_vs_real")
+        "strokes_components_w1_real_vs_real", "copies_share",
+        "copies_share_real_train", "copies_nearest",
+        "copies_nearest_real_train")
 
 
 def _stats(values):

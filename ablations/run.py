@@ -61,7 +61,8 @@ import numpy as np
 METRICS = ("cas_accuracy", "indep_cas_accuracy", "tstr_accuracy", "fid",
            "fid_half", "fid_real_vs_real", "kid", "precision", "recall",
            "realfake_accuracy", "realfake_balanced_accuracy",
-           "detector_competent", "strokes_components", "strokes_speckle")
+           "detector_competent", "strokes_components", "strokes_speckle",
+           "copies_share")
 # Column -> (results.md heading, digits).
 _HEADS = {"cas_accuracy": ("CAS ↑", 3),
           "indep_cas_accuracy": ("indep. CAS ↑", 3),
@@ -74,6 +75,7 @@ _HEADS = {"cas_accuracy": ("CAS ↑", 3),
           "detector_competent": ("detector competent", 2),
           "strokes_components": ("ink components/image", 2),
           "strokes_speckle": ("ink in specks", 3),
+          "copies_share": ("near-copies of train ↓", 3),
           "train_time_s": ("train time (s)", 0), "steps": ("steps", 0)}
 COLUMNS = METRICS + ("train_time_s", "steps")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+=-]*$")

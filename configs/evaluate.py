@@ -111,9 +111,14 @@ def eval_config() -> ml_collections.ConfigDict:
   # strokes: ink components per image and the share of ink in specks of at
   # most this many pixels, generated vs real (no learned network).
   e.strokes_speckle_px = 4
-  # Any subset of cas,tstr,realfake,multilabel,fid,prd,indep,strokes (fid
-  # and prd need cas).
-  e.experiments = "cas,tstr,realfake,multilabel,fid,prd,indep,strokes"
+  # copies: each generated image's nearest real training image by ink
+  # overlap (no learned network), against how near two real training
+  # signatures come; the report draws this many closest pairs.
+  e.copies_examples = 8
+  # Any subset of cas,tstr,realfake,multilabel,fid,prd,indep,strokes,copies
+  # (fid and prd need cas).
+  e.experiments = ("cas,tstr,realfake,multilabel,fid,prd,indep,strokes,"
+                   "copies")
   return e
 
 

@@ -135,6 +135,14 @@ def summarize(results: dict) -> dict:
                            max(st["real_test"]["ink"]["mean"], 1e-9)),
         strokes_components_w1=st["components_w1"],
         strokes_components_w1_real_vs_real=st["components_w1_real_vs_real"])
+  if "copies" in results:
+    cp = results["copies"]
+    out.update(copies_share=cp["share_generated"],
+               copies_share_real_train=cp["share_real_train"],
+               copies_nearest=cp["generated"]["median"],
+               copies_nearest_real_train=cp["real_train_loo"]["median"])
+    if "real_test" in cp:
+      out["copies_nearest_real_test"] = cp["real_test"]["median"]
   out["disagreements"] = disagreements(out)
   return out
 
@@ -271,11 +279,13 @@ def _distribution_table(f: dict, label: str) -> list:
 
 
 def write(report: dict, workdir: str, grid_real, grid_gen,
-          check_examples=None) -> None:
+          check_examples=None, copy_examples=None) -> None:
   """Writes report.json, report.md and figures/*.png into ``workdir``.
 
   ``check_examples``: a few of the degraded real images of the detector's
-  competence check (drawn in the report), or None."""
+  competence check (drawn in the report), or None. ``copy_examples``: (2, k,
+  H, W) generated images nearest to a training image and those training
+  images, or None."""
   figdir = os.path.join(workdir, "figures")
   os.makedirs(figdir, exist_ok=True)
   names = report["class_names"]
@@ -360,6 +370,13 @@ def write(report: dict, workdir: str, grid_real, grid_gen,
     md.append(f"| `strokes_speckle` | {report['strokes_speckle']:.3f} | - | "
               "share of ink in specks (real test: "
               f"{report['strokes_speckle_real']:.3f}) |")
+  if "copies_share" in report:
+    md.append(f"| `copies_share` | {report['copies_share']:.3f} | - | "
+              "share of generated images nearer to a training image than "
+              f"all but {report['experiments']['copies']['threshold_quantile']:.0%}"
+              " of real training signatures are to another one (real train: "
+              f"{report['copies_share_real_train']:.3f}); memorised "
+              "signatures make many |")
   md.append("")
   if "indep" in ex and ("cas" in ex or "fid" in ex):
     if report["disagreements"]:
@@ -454,6 +471,9 @@ def write(report: dict, workdir: str, grid_real, grid_gen,
   if "strokes" in ex:
     md += _strokes_section(ex["strokes"])
 
+  if "copies" in ex:
+    md += _copies_section(ex["copies"], figdir, copy_examples)
+
   md += ["## Wall time per experiment", "", "| experiment | seconds |",
          "|---|---|"]
   md += [f"| {k} | {v:.1f} |" for k, v in report["wall_time_s"].items()]
@@ -493,6 +513,43 @@ def _strokes_section(st: dict) -> list:
     md.append(f"| {name} | {'-' if g is None else f'{g:.2f}'} | "
               f"{'-' if r is None else f'{r:.2f}'} |")
   return md + [""]
+
+
+def _copies_section(cp: dict, figdir: str, examples) -> list:
+  """Near-copies of training signatures (no learned network)."""
+  rows = [("generated (the CAS set)", cp["generated"], cp["share_generated"]),
+          ("real train, leave-one-out", cp["real_train_loo"],
+           cp["share_real_train"])]
+  if "real_test" in cp:
+    rows.append(("real test (unseen writers)", cp["real_test"],
+                 cp["share_real_test"]))
+  md = ["## Copies of training signatures (no learned network)", "",
+        "Each image's nearest real training image by ink overlap, distance "
+        "1 - Dice of the two binary ink masks (0 = the same pixels, 1 = no "
+        "ink in common). Leave-one-out on the training images is how near "
+        "two real signatures come (mostly the same writer's); the copy "
+        f"threshold ({cp['threshold']:.3f}) is its "
+        f"{cp['threshold_quantile']:.0%} quantile, so a generator that draws "
+        "new signatures of the training writers has about that share below "
+        "it, and one that memorised its training images has many more. "
+        f"Images: {_sizes(cp['sizes'])}.", "",
+        "| images | median | 5% quantile | min | share below threshold |",
+        "|---|---|---|---|---|"]
+  for label, q, share in rows:
+    md.append(f"| {label} | {q['median']:.3f} | {q['p05']:.3f} | "
+              f"{q['min']:.3f} | {share:.3f} |")
+  md += ["", f"The nearest training image has the generated image's class "
+         f"for {cp['same_class']:.1%} of generated images.", ""]
+  if examples is not None and len(examples):
+    labels = [f"{d:.3f}" for d in cp["example_distances"]]
+    viz.class_grid(np.asarray(examples), ["generated", "nearest train"],
+                   os.path.join(figdir, "copies_nearest.png"),
+                   title="the generated images nearest to a training image",
+                   col_labels=labels)
+    md += ["The generated images nearest to a training image (top) and "
+           "those training images (bottom), distance above each column:", "",
+           "![nearest training images](figures/copies_nearest.png)", ""]
+  return md
 
 
 def _realfake_section(rf: dict, figdir: str, check_examples) -> list:

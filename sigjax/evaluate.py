@@ -80,7 +80,7 @@ from sigjax.models import resnet_classifier
 from sigjax.models import vgg19
 
 EXPERIMENTS = ("cas", "tstr", "realfake", "multilabel", "fid", "prd", "indep",
-               "strokes")
+               "strokes", "copies")
 # Experiments that work in the CAS classifier's feature space.
 NEEDS_CAS = ("fid", "prd")
 DETECTORS = ("vgg19", "cnn")
@@ -743,6 +743,59 @@ def exp_strokes(config, real, sampler, names, seed):
                     "real_train": len(tr.labels)}}
 
 
+# The share of real training images whose nearest other training image is
+# nearer than the copy threshold: the threshold is this quantile of the
+# training images' leave-one-out nearest distances.
+COPY_QUANTILE = 0.05
+
+
+def exp_copies(config, real, sampler, names, seed):
+  """Near-copies of training signatures, with no learned network
+  (``metrics.nearest_ink``): each generated image (the CAS set) against its
+  nearest real training image, beside the same distance for real test
+  images (unseen writers) and for each training image against the other
+  training images (leave-one-out: the writer's other signatures). A
+  generator that memorised its 650 images has many generated images nearer
+  to a training image than almost any two real signatures are; precision
+  and recall against a real pool that holds the training images score
+  such copies as perfect."""
+  del seed  # the CAS set is seeded by the sampler
+  e = config.eval
+  te, tr = real["test"], real["train"]
+  _need(len(tr.labels), "copies: the real train split is empty", "data split")
+  _need(e.images_per_class, "copies", "config.eval.images_per_class")
+  if len(tr.labels) < 2:
+    raise EvaluationError("copies: the real train split needs >= 2 images "
+                          "for its leave-one-out reference")
+  gen_x, gen_y = sampler.balanced(e.images_per_class, "cas")
+  d_gen, i_gen = metrics.nearest_ink(gen_x, tr.images)
+  d_loo, _ = metrics.nearest_ink(tr.images, tr.images, exclude_self=True)
+  threshold = float(np.quantile(d_loo, COPY_QUANTILE))
+  out = {
+      "generated": _quantiles(d_gen), "real_train_loo": _quantiles(d_loo),
+      "threshold": threshold, "threshold_quantile": COPY_QUANTILE,
+      "share_generated": float(np.mean(d_gen < threshold)),
+      "share_real_train": float(np.mean(d_loo < threshold)),
+      "same_class": float(np.mean(tr.labels[i_gen] == gen_y)),
+      "sizes": {"generated": len(gen_y), "real_train": len(tr.labels)}}
+  if len(te.labels):
+    d_test, _ = metrics.nearest_ink(te.images, tr.images)
+    out["real_test"] = _quantiles(d_test)
+    out["share_real_test"] = float(np.mean(d_test < threshold))
+    out["sizes"]["real_test"] = len(te.labels)
+  # The closest pairs, for the report's figure: generated | nearest train.
+  k = min(int(e.get("copies_examples", 8)), len(d_gen))
+  top = np.argsort(d_gen, kind="stable")[:k]
+  out["examples"] = np.stack([gen_x[top], tr.images[i_gen[top]]])
+  out["example_distances"] = [float(v) for v in d_gen[top]]
+  return out
+
+
+def _quantiles(d) -> dict:
+  return {"median": float(np.median(d)), "p05": float(np.quantile(d, 0.05)),
+          "min": float(np.min(d)), "mean": float(np.mean(d))}
+
+
 # ------------------------------------------------------------------ suite --
 
 
@@ -820,6 +873,11 @@ def run_suite(config, generator, real: dict, workdir: str,
   if "strokes" in wanted:
     results["strokes"] = timed("strokes", exp_strokes, config, real, sampler,
                                names, seed)
+  copy_examples = None
+  if "copies" in wanted:
+    results["copies"] = timed("copies", exp_copies, config, real, sampler,
+                              names, seed)
+    copy_examples = results["copies"].pop("examples")
 
   report = eval_report.summarize(results)
   report.update(
@@ -834,7 +892,8 @@ def run_suite(config, generator, real: dict, workdir: str,
     grid_real, grid_gen = _grid_images(real["all"], sampler, len(names),
                                        e.grid_per_class, seed)
     eval_report.write(report, workdir, grid_real, grid_gen,
-                      check_examples=check_examples)
+                      check_examples=check_examples,
+                      copy_examples=copy_examples)
   return report
 
 

@@ -21,7 +21,7 @@ NUM_CLASSES = 3
 
 
 def tiny_config(
-    experiments="cas,tstr,realfake,multilabel,fid,prd,indep,strokes"):
+    experiments="cas,tstr,realfake,multilabel,fid,prd,indep,strokes,copies"):
   config = eval_configs.get_config("test")
   d = config.data
   d.source, d.image_size, d.num_classes = "synthetic", 32, NUM_CLASSES
@@ -104,6 +104,14 @@ def test_every_experiment_reports_its_keys_in_range(real_run):
   md = open(os.path.join(out, "report.md")).read()
   assert "## Stroke structure (no learned network)" in md
   assert "`strokes_components`" in md
+  # Generated images that are real images: those drawn from the train split
+  # are exact copies, far more than real signatures' own near pairs.
+  cp = rep["experiments"]["copies"]
+  assert rep["copies_share"] > 0.3, rep["copies_share"]
+  assert rep["copies_share"] > 3 * rep["copies_share_real_train"]
+  assert cp["generated"]["min"] == 0.0 and cp["same_class"] > 0.9
+  assert 0.0 <= rep["copies_nearest"] <= rep["copies_nearest_real_train"]
+  assert "## Copies of training signatures" in md and "`copies_share`" in md
   assert rep["prd_k"] == 3 and isinstance(rep["disagreements"], list)
   assert rep["detector"] == "cnn" and not rep["detector_resized"]
   assert isinstance(rep["detector_competent"], bool)
@@ -136,7 +144,7 @@ def test_every_experiment_reports_its_keys_in_range(real_run):
   for fig in ("real_vs_generated", "cas_confusion_generated", "tstr_history",
               "realfake_confusion", "multilabel_identity_confusion",
               "multilabel_genuine_confusion", "detector_check_examples",
-              "indep_confusion_generated"):
+              "indep_confusion_generated", "copies_nearest"):
     assert (out / "figures" / f"{fig}.png").stat().st_size > 1000, fig
     assert f"figures/{fig}.png" in md
   assert "scaled by 0.090" in md
@@ -155,8 +163,8 @@ def test_real_image_generator_matches_real_floor(real_run):
 
 def test_noise_generator_is_chance_and_far(real, real_run, tmp_path):
   _, rep_real = real_run
-  rep = evaluate.run_suite(tiny_config("cas,fid,prd,strokes"), Noise(), real,
-                           str(tmp_path))
+  rep = evaluate.run_suite(tiny_config("cas,fid,prd,strokes,copies"), Noise(),
+                           real, str(tmp_path))
   assert rep["cas_accuracy"] <= 1 / NUM_CLASSES + 0.2
   assert rep["fid_half"] > 10 * max(rep["fid_real_vs_real"], 1e-3)
   assert rep["fid"] > 10 * rep_real["fid"]
@@ -173,6 +181,9 @@ def test_noise_generator_is_chance_and_far(real, real_run, tmp_path):
   assert rep["strokes_ink_ratio"] > 2
   assert rep["strokes_components_w1"] > 5 * (
       rep["strokes_components_w1_real_vs_real"] + 0.1)
+  # Noise copies nothing: no generated image near a training signature.
+  assert rep["copies_share"] == 0.0
+  assert rep["copies_nearest"] > rep["copies_nearest_real_train"]
   assert "tstr_accuracy" not in rep and "indep_cas_accuracy" not in rep
   assert rep["disagreements"] == []
 

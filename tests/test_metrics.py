@@ -196,6 +196,31 @@ def test_stroke_stats_by_hand():
     metrics.stroke_stats(np.zeros((4, 4)))
 
 
+def test_nearest_ink_by_hand():
+  refs = np.zeros((3, 8, 8, 1), np.float32)
+  refs[0, 1, 1:7] = 1.0  # 6 px
+  refs[1, 5, 1:5] = 1.0  # 4 px
+  refs[2, 1, 1:4] = 1.0  # 3 px, half of refs[0]'s stroke
+  q = np.stack([refs[1], refs[0] * 0.7, np.zeros_like(refs[0])])
+  q[2, 6, 6] = 1.0  # one pixel that no reference has
+  d, i = metrics.nearest_ink(q, refs)
+  # A copy is at 0; 0.7 is ink (>= 0.5); no shared ink is 1.
+  np.testing.assert_allclose(d, [0.0, 0.0, 1.0])
+  assert list(i[:2]) == [1, 0]
+  # Leave-one-out: refs[0] and refs[2] share 3 px: 1 - 2*3/(6+3) = 1/3.
+  d, i = metrics.nearest_ink(refs[..., 0], refs, exclude_self=True, chunk=2)
+  np.testing.assert_allclose(d, [1 / 3, 1.0, 1 / 3])
+  assert i[0] == 2 and i[2] == 0
+  # Two blank images are the same image.
+  assert metrics.nearest_ink(np.zeros((1, 8, 8)), np.zeros((2, 8, 8)))[0][0] == 0
+  with pytest.raises(ValueError, match="differ in size"):
+    metrics.nearest_ink(np.zeros((1, 4, 4)), refs)
+  with pytest.raises(ValueError, match="exclude_self"):
+    metrics.nearest_ink(refs[:2], refs, exclude_self=True)
+  with pytest.raises(ValueError, match="too few"):
+    metrics.nearest_ink(refs[:1], refs[:1], exclude_self=True)
+
+
 def test_edge_per_ink_by_hand_and_speckle():
   img = np.zeros((3, 16, 16, 1), np.float32)
   img[0, 4:6, 2:12] = 1.0  # a clean 2-px stroke, 10 long: 20 ink
