@@ -23,7 +23,10 @@ in one place (batch, D, R1 and EMA as the preset):
   ``train.steps``), scored as the same-host baseline.
 
 ``train.keep_checkpoints`` is raised so that the step-1500 checkpoints
-survive. Evaluation: the ``cpu`` preset with every experiment but the
+survive. The ninth session ran ``long`` (``--only=long``) and scored its
+step-2500 and step-3500 checkpoints too (``ablations/evaluate_runs.py
+--checkpoint_step=N``): the narrow G at today's ``:quality`` schedule, and
+half-way to 5000 (BUILD_NOTES "The narrow G over more steps"). Evaluation: the ``cpu`` preset with every experiment but the
 multi-label one (~4 min a run on the Zen 4 host).
 """
 
