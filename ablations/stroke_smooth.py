@@ -46,9 +46,10 @@ EVAL = {"preset": "cpu",
 
 def base_config():
   """``:quality`` as it was when these rows ran (R1, no instance noise; G
-  64-32-16-1, 1500 steps: the preset has taken a wider G for 2500 steps
-  since, stroke_width.py) on the cross-media paper data; the base of
-  stroke_augment.py (with its instance noise) and stroke_width.py too."""
+  64-32-16-1, 1500 steps: the preset has run 2500 steps since, first with
+  a wider G, then with this one, stroke_width.py) on the cross-media paper
+  data; the base of stroke_augment.py (with its instance noise) and
+  stroke_width.py too."""
   base = cgan.get_config("quality")
   base.model.gen_channels = (64, 32, 16, 1)
   base.train.steps = 1500

@@ -336,9 +336,10 @@ def test_config_differences_rules():
 
 
 def test_earlier_quality_workdir_is_named_and_resumes_with_its_width():
-  """`:quality`'s D widened in the fifth session and its G in the eighth: a
-  workdir of an earlier preset is refused with the field named, and resumes
-  when the saved width is passed back (the error's own advice)."""
+  """`:quality`'s D widened in the fifth session, its G in the eighth and
+  back in the ninth: a workdir of an earlier preset is refused with the
+  field named, and resumes when the saved width is passed back (the
+  error's own advice)."""
   earlier = cgan_config.get_config("quality")
   earlier.model.disc_channels = (16, 32, 64, 64)
   saved = json.loads(earlier.to_json_best_effort())
@@ -347,15 +348,22 @@ def test_earlier_quality_workdir_is_named_and_resumes_with_its_width():
   assert [d.split(":")[0] for d in diffs] == ["model.disc_channels"], diffs
   now.model.disc_channels = (16, 32, 64, 64)
   assert ckpt.config_differences(saved, now) == []
-  # G widened in the eighth session: the seventh session's `:quality` is
-  # named by G's width alone and resumes with it (and its 1500 steps).
+  # The eighth session's `:quality` (G at 128-64-32-1) is named by G's width
+  # alone and resumes with it.
   earlier = cgan_config.get_config("quality")
-  earlier.model.gen_channels = (64, 32, 16, 1)
-  earlier.train.steps = 1500
+  earlier.model.gen_channels = (128, 64, 32, 1)
   saved = json.loads(earlier.to_json_best_effort())
   now = cgan_config.get_config("quality")
+  assert tuple(now.model.gen_channels) == (64, 32, 16, 1)
   diffs = ckpt.config_differences(saved, now)
   assert [d.split(":")[0] for d in diffs] == ["model.gen_channels"], diffs
-  assert "(64, 32, 16, 1)" in diffs[0] or "[64, 32, 16, 1]" in diffs[0], diffs
-  now.model.gen_channels = (64, 32, 16, 1)
+  assert ("(128, 64, 32, 1)" in diffs[0] or "[128, 64, 32, 1]" in diffs[0]), (
+      diffs)
+  now.model.gen_channels = (128, 64, 32, 1)
   assert ckpt.config_differences(saved, now) == []
+  # The seventh session's (this G, 1500 steps) differs only in train.steps,
+  # which training does not read: it resumes as it is and goes on to 2500.
+  earlier = cgan_config.get_config("quality")
+  earlier.train.steps = 1500
+  saved = json.loads(earlier.to_json_best_effort())
+  assert ckpt.config_differences(saved, cgan_config.get_config("quality")) == []
