@@ -371,10 +371,11 @@ def write(report: dict, workdir: str, grid_real, grid_gen,
               "share of ink in specks (real test: "
               f"{report['strokes_speckle_real']:.3f}) |")
   if "copies_share" in report:
+    q = report["experiments"]["copies"]["threshold_quantile"]
     md.append(f"| `copies_share` | {report['copies_share']:.3f} | - | "
               "share of generated images nearer to a training image than "
-              f"all but {report['experiments']['copies']['threshold_quantile']:.0%}"
-              " of real training signatures are to another one (real train: "
+              f"the nearest {q:.0%} of real training signatures are to "
+              "another one (real train: "
               f"{report['copies_share_real_train']:.3f}); memorised "
               "signatures make many |")
   md.append("")

@@ -743,9 +743,9 @@ def exp_strokes(config, real, sampler, names, seed):
                     "real_train": len(tr.labels)}}
 
 
-# The share of real training images whose nearest other training image is
-# nearer than the copy threshold: the threshold is this quantile of the
-# training images' leave-one-out nearest distances.
+# The copy threshold is this quantile of the training images' leave-one-out
+# nearest distances, so this share of real training signatures falls below
+# it.
 COPY_QUANTILE = 0.05
 
 
@@ -755,10 +755,10 @@ def exp_copies(config, real, sampler, names, seed):
   nearest real training image, beside the same distance for real test
   images (unseen writers) and for each training image against the other
   training images (leave-one-out: the writer's other signatures). A
-  generator that memorised its 650 images has many generated images nearer
-  to a training image than almost any two real signatures are; precision
-  and recall against a real pool that holds the training images score
-  such copies as perfect."""
+  generator that memorised its training images has many generated images
+  nearer to a training image than almost any two real signatures are;
+  precision and recall against a real pool that holds the training images
+  score such copies as perfect."""
   del seed  # the CAS set is seeded by the sampler
   e = config.eval
   te, tr = real["test"], real["train"]
