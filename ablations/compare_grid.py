@@ -9,12 +9,12 @@ One row per run (``LABEL=RUN``: a row label and a training workdir, e.g.
 folder's name; ``RUN@STEP`` draws from that run's checkpoint of step
 STEP instead of its newest, so one run's earlier and later checkpoints can
 share a picture, and the label then ends in ``@STEP``); for every class in
-``--classes``, ``--per_class`` columns drawn from the same z in every row (``GeneratorHandle.noise(per_class,
-seed)``, repeated for each class), so two rows differ only by their
-generators. ``--output=binary`` (default) shows what ``configs/generate.py``
-writes and the evaluation scores; ``raw`` shows G's sigmoid output. Every
-run must name the same classes in the same order (an error names the run
-that does not).
+``--classes``, ``--per_class`` columns drawn from the same z in every row
+(``GeneratorHandle.noise(per_class, seed)``, repeated for each class), so
+two rows differ only by their generators. ``--output=binary`` (default)
+shows what ``configs/generate.py`` writes and the evaluation scores;
+``raw`` shows G's sigmoid output. Every run must name the same classes in
+the same order (an error names the run that does not).
 
 Seeds of one recipe (or two code paths) are compared this way in
 BUILD_NOTES.md; a single run's grid beside real images is the evaluation

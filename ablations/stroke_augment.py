@@ -71,7 +71,7 @@ VARIANTS = [
 def base_config():
   """``:quality`` as it was when these rows ran (instance noise 0.1, no R1;
   G 64-32-16-1, 1500 steps); the preset has taken R1 since (the
-  ``r1_no_noise`` row) and a wider G for 2500 steps (stroke_width.py)."""
+  ``r1_no_noise`` row) and 2500 steps (stroke_width.py)."""
   base = stroke_smooth.base_config()
   base.train.instance_noise = 0.1
   base.train.r1_gamma = 0.0

@@ -26,8 +26,10 @@ in one place (batch, D, R1 and EMA as the preset):
 survive. The ninth session ran ``long`` (``--only=long``) and scored its
 step-2500 and step-3500 checkpoints too (``ablations/evaluate_runs.py
 --checkpoint_step=N``): the narrow G at today's ``:quality`` schedule, and
-half-way to 5000 (BUILD_NOTES "The narrow G over more steps"). Evaluation: the ``cpu`` preset with every experiment but the
-multi-label one (~4 min a run on the Zen 4 host).
+half-way to 5000 (BUILD_NOTES "The narrow G over more steps"); the preset
+has taken the narrow G at 2500 steps since. Evaluation: the ``cpu`` preset
+with every experiment but the multi-label one (~4 min a run on the Zen 4
+host).
 """
 
 from ablations import stroke_smooth
@@ -40,7 +42,8 @@ VARIANTS = [
 
 def base_config():
   """``:quality`` as the seventh session left it (G 64-32-16-1, 1500
-  steps; the preset took ``g128``'s G and steps from this sweep) on the
+  steps; the preset took ``g128``'s G and steps from this sweep in the
+  eighth session, then ``long``'s step-2500 point in the ninth) on the
   cross-media paper data, every checkpoint kept."""
   base = stroke_smooth.base_config()
   base.train.keep_checkpoints = 20

@@ -212,7 +212,8 @@ def test_nearest_ink_by_hand():
   np.testing.assert_allclose(d, [1 / 3, 1.0, 1 / 3])
   assert i[0] == 2 and i[2] == 0
   # Two blank images are the same image.
-  assert metrics.nearest_ink(np.zeros((1, 8, 8)), np.zeros((2, 8, 8)))[0][0] == 0
+  blank = metrics.nearest_ink(np.zeros((1, 8, 8)), np.zeros((2, 8, 8)))
+  assert blank[0][0] == 0
   with pytest.raises(ValueError, match="differ in size"):
     metrics.nearest_ink(np.zeros((1, 4, 4)), refs)
   with pytest.raises(ValueError, match="exclude_self"):
