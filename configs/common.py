@@ -119,6 +119,11 @@ def base_config() -> ml_collections.ConfigDict:
   # Std of Gaussian noise added to every image D sees (real and fake); 0 = off.
   t.instance_noise = 0.0
   t.instance_noise_steps = 0  # k > 0: the std decays linearly to 0 at step k
+  # LeCam regularisation of D (Tseng et al. 2021, for limited data): weight
+  # of E[relu(D(x) - a_fake)^2] + E[relu(a_real - D(G(z)))^2], a_* the EMAs
+  # (decay lecam_decay) of D's mean logits on real and fake; 0 = off.
+  t.lecam_weight = 0.0
+  t.lecam_decay = 0.99
 
   config.compilation_cache_dir = ""  # '' = <workdir>/../.jax_cache
   # XLA:CPU convolutions: 'eigen' (XLA's own, measured fastest) or 'ynnpack'
@@ -156,7 +161,8 @@ def check_gan_options(config) -> None:
     if value not in choices:
       raise ValueError(f"{section}.{name}={value!r}: use {_or(choices)}")
   t = config.train
-  for name in ("gp_weight", "r1_gamma", "ada_speed", "instance_noise"):
+  for name in ("gp_weight", "r1_gamma", "ada_speed", "instance_noise",
+               "lecam_weight"):
     value = gan_option(config, "train", name, 0.0)
     if not value >= 0:
       raise ValueError(f"train.{name}={value!r}: must be >= 0")
@@ -178,6 +184,10 @@ def check_gan_options(config) -> None:
   start = gan_option(config, "train", "ema_start", 0)
   if not isinstance(start, int) or start < 0:
     raise ValueError(f"train.ema_start={start!r}: must be an integer >= 0")
+  decay = gan_option(config, "train", "lecam_decay", 0.99)
+  if not 0.0 <= decay < 1.0:
+    raise ValueError(f"train.lecam_decay={decay!r}: must be in [0, 1), "
+                     "e.g. 0.99")
   target = gan_option(config, "train", "ada_target", 0.6)
   if not 0.0 <= target <= 1.0:
     raise ValueError(f"train.ada_target={target!r}: must be in [0, 1]")

@@ -294,6 +294,8 @@ _DATA_FIELDS = {
 _TRAIN_STATE = (
     ("ema_decay", lambda v: float(v) > 0, "on (> 0) or off (0)"),
     ("augment", lambda v: v == "ada", "'ada' (its p is in the state) or not"),
+    ("lecam_weight", lambda v: float(v) > 0,
+     "on (> 0: its logit EMAs are in the state) or off (0)"),
 )
 
 

@@ -14,6 +14,11 @@ All take discriminator logits (B,) and return scalars (means over the batch):
 the step adds gamma/2 times it to D's loss. Per-sample gradients come from
 the gradient of the summed logits, valid because the discriminator has no
 cross-sample layers (no BatchNorm).
+
+``lecam_penalty`` is LeCam's regulariser (Tseng et al. 2021): E[relu(D(x) -
+a_fake)^2] + E[relu(a_real - D(G(z)))^2] with a_real, a_fake the running
+means of D's logits (kept by the train step); the step adds
+``train.lecam_weight`` times it to D's loss.
 """
 
 import jax
@@ -66,3 +71,14 @@ def gradient_penalty(d_fn, real, fake, key):
   x_hat = eps * real + (1.0 - eps) * fake
   norm = jnp.sqrt(_per_sample_grad_sq(d_fn, x_hat) + 1e-12)
   return jnp.mean(jnp.square(norm - 1.0))
+
+
+def lecam_penalty(logits_real, logits_fake, ema_real, ema_fake):
+  """E relu(D(x) - a_fake)^2 + E relu(a_real - D(G(z)))^2 (a_*: the logit
+  EMAs, treated as constants)."""
+  ema_real = jax.lax.stop_gradient(ema_real)
+  ema_fake = jax.lax.stop_gradient(ema_fake)
+  real = logits_real.astype(jnp.float32)
+  fake = logits_fake.astype(jnp.float32)
+  return (jnp.mean(jnp.square(jax.nn.relu(real - ema_fake)))
+          + jnp.mean(jnp.square(jax.nn.relu(ema_real - fake))))

@@ -70,6 +70,17 @@ when set, so the default step is the original's, bit for bit):
   steps for 0.999), and the starting weights' share vanishes.
   ``sampling_variables`` returns them
   for the sample grids, ``sigjax.inference`` and hence generate/evaluate.
+* ``train.lecam_weight`` = w > 0: LeCam regularisation of D (Tseng et al.
+  2021, "Regularizing Generative Adversarial Networks under Limited Data"):
+  D's loss gains w * (E[relu(D(x) - a_fake)^2] + E[relu(a_real -
+  D(G(z)))^2]), where a_real and a_fake are EMAs (decay
+  ``train.lecam_decay``, from 0, no bias correction) of D's mean logit on
+  the real and the fake batch, updated with this D update's logits (without
+  gradient) before the penalty uses them, as the authors' code does. It
+  bounds how far D's logits on the training images can drift from its
+  logits on fakes, which is what an overfitting D does. The EMAs are
+  ``state.lecam`` ({'real', 'fake'}); metrics ``d_lecam`` (the penalty
+  before the weight) and ``lecam_real``/``lecam_fake`` (the EMAs).
 
 Disabled options leave empty dicts in the state, so a config's state has the
 same structure at save and restore.
@@ -103,6 +114,7 @@ class TrainState:
   params_g_ema: Any = flax.struct.field(default_factory=dict)  # EMA of params_g
   batch_stats_g_ema: Any = flax.struct.field(default_factory=dict)
   ada: Any = flax.struct.field(default_factory=dict)  # {'p', 'signs', 'count'}
+  lecam: Any = flax.struct.field(default_factory=dict)  # {'real', 'fake'}
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -147,7 +159,8 @@ def create_state(config, num_classes: int) -> TrainState:
       params_g_ema=copy(vg["params"]) if o.ema_decay else {},
       batch_stats_g_ema=copy(vg["batch_stats"]) if o.ema_decay else {},
       ada=({"p": zero(), "signs": zero(), "count": zero()}
-           if o.augment == "ada" else {}))
+           if o.augment == "ada" else {}),
+      lecam=({"real": zero(), "fake": zero()} if o.lecam_weight else {}))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -168,6 +181,8 @@ class Options:
   instance_noise_steps: int = 0
   ema_start: int = 0
   ema_warmup: bool = False
+  lecam_weight: float = 0.0
+  lecam_decay: float = 0.99
 
   @classmethod
   def from_config(cls, config) -> "Options":
@@ -188,6 +203,8 @@ class Options:
         instance_noise_steps=int(get("instance_noise_steps", 0)),
         ema_start=int(get("ema_start", 0)),
         ema_warmup=bool(get("ema_warmup", False)),
+        lecam_weight=float(get("lecam_weight", 0.0)),
+        lecam_decay=float(get("lecam_decay", 0.99)),
         spectral_norm=bool(common.gan_option(config, "model", "spectral_norm",
                                              False)))
 
@@ -239,8 +256,9 @@ def make_train_step(config, num_classes: int):
     return x
 
   def d_update(state, params_d, opt_state_d, spectral, images, labels, k_z,
-               k_aug, ada_p, sigma):
-    """One Adam update of D on (images, labels) and fresh fakes."""
+               k_aug, ada_p, sigma, lecam):
+    """One Adam update of D on (images, labels) and fresh fakes; ``lecam``
+    (the LeCam logit EMAs, {} when off) comes back updated."""
     batch = images.shape[0]
     z = jax.random.uniform(k_z, (batch, latent), minval=-1.0, maxval=1.0)
     fake, _ = generate(state.params_g, state.batch_stats_g, z, labels)
@@ -267,17 +285,27 @@ def make_train_step(config, num_classes: int):
                                  aug(x, k_real, ada_p, sigma), labels)[0]
         extra["d_r1"] = losses.r1_penalty(d_fn, images)
         loss = loss + 0.5 * o.r1_gamma * extra["d_r1"]
-      return loss, (logits_real, logits_fake, new_spectral, extra)
+      new_lecam = lecam
+      if o.lecam_weight:
+        mean = lambda v: jnp.mean(jax.lax.stop_gradient(v).astype(
+            jnp.float32))
+        d = o.lecam_decay
+        new_lecam = {"real": d * lecam["real"] + (1 - d) * mean(logits_real),
+                     "fake": d * lecam["fake"] + (1 - d) * mean(logits_fake)}
+        extra["d_lecam"] = losses.lecam_penalty(
+            logits_real, logits_fake, new_lecam["real"], new_lecam["fake"])
+        loss = loss + o.lecam_weight * extra["d_lecam"]
+      return loss, (logits_real, logits_fake, new_spectral, extra, new_lecam)
 
-    (d_loss, (lr_, lf_, spectral, extra)), d_grads = jax.value_and_grad(
-        d_loss_fn, has_aux=True)(params_d)
+    (d_loss, (lr_, lf_, spectral, extra, lecam)), d_grads = (
+        jax.value_and_grad(d_loss_fn, has_aux=True)(params_d))
     d_updates, opt_state_d = opt_d.update(d_grads, opt_state_d, params_d)
     params_d = optax.apply_updates(params_d, d_updates)
     metrics = {"d_loss": d_loss,
                "d_real_acc": jnp.mean((lr_ > 0).astype(jnp.float32)),
                "d_fake_acc": jnp.mean((lf_ < 0).astype(jnp.float32)),
                "ada_rt": jnp.mean(jnp.sign(lr_)), **extra}
-    return params_d, opt_state_d, spectral, metrics
+    return params_d, opt_state_d, spectral, metrics, lecam
 
   def train_step(state: TrainState, images, labels):
     key = jax.random.fold_in(state.rng, state.step)
@@ -295,6 +323,7 @@ def make_train_step(config, num_classes: int):
     params_d, opt_state_d, spectral = (state.params_d, state.opt_state_d,
                                        state.spectral_d)
     d_metrics = []
+    lecam = state.lecam
     for j in range(o.d_steps):
       if o.d_steps == 1:
         x_j, y_j, k_z = images, labels, k_zd
@@ -302,9 +331,9 @@ def make_train_step(config, num_classes: int):
         x_j = images.reshape(batch, o.d_steps, *images.shape[1:])[:, j]
         y_j = labels.reshape(batch, o.d_steps)[:, j]
         k_z = k_zd if j == 0 else jax.random.fold_in(k_zd, j)
-      params_d, opt_state_d, spectral, m = d_update(
+      params_d, opt_state_d, spectral, m, lecam = d_update(
           state, params_d, opt_state_d, spectral, x_j, y_j, k_z,
-          jax.random.fold_in(k_opt, j), ada_p, sigma)
+          jax.random.fold_in(k_opt, j), ada_p, sigma, lecam)
       d_metrics.append(m)
     metrics = dict(d_metrics[0]) if o.d_steps == 1 else {
         k: sum(m[k] for m in d_metrics) / o.d_steps for k in d_metrics[0]}
@@ -354,6 +383,9 @@ def make_train_step(config, num_classes: int):
                     "signs": jnp.where(adjust, 0.0, signs),
                     "count": jnp.where(adjust, 0.0, count)}
       metrics.update(ada_p=new["ada"]["p"], ada_rt=ada_rt)
+    if o.lecam_weight:
+      new["lecam"] = lecam
+      metrics.update(lecam_real=lecam["real"], lecam_fake=lecam["fake"])
     new_state = state.replace(
         step=state.step + 1, params_g=params_g, batch_stats_g=batch_stats_g,
         params_d=params_d, opt_state_g=opt_state_g, opt_state_d=opt_state_d,

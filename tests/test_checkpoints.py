@@ -312,10 +312,12 @@ def test_config_differences_rules():
               data__prefetch=4) == []
   # Not changeable: model shapes/meaning, the training images, state parts.
   diffs = same(model__latent_dim=16, data__synthetic_per_class=5,
-               data__ink="coverage", train__augment="ada")
+               data__ink="coverage", train__augment="ada",
+               train__lecam_weight=0.01)
   assert [d.split(":")[0] for d in diffs] == [
       "model.latent_dim", "data.ink", "data.synthetic_per_class",
-      "train.augment"], diffs
+      "train.augment", "train.lecam_weight"], diffs
+  assert same(train__lecam_decay=0.9) == []  # a rate, not a state part
   assert "saved 8, now 16" in diffs[0]
   # A field missing from the saved config counts as its default.
   old = json.loads(json.dumps(base))

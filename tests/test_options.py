@@ -58,6 +58,7 @@ VARIANTS = {
     "ada": dict(train__augment="ada", train__ada_interval=2,
                 train__ada_speed=0.05, train__ada_target=0.6),
     "ema": dict(train__ema_decay=0.75),
+    "lecam": dict(train__lecam_weight=0.5, train__lecam_decay=0.9),
     "d_steps": dict(train__d_steps=2),
     "per_network_adam": dict(train__lr_g=1e-3, train__lr_d=5e-5,
                              train__b1_d=0.0, train__b2_d=0.9),
@@ -129,6 +130,8 @@ def test_validation_names_the_setting():
       (dict(train__d_steps=0), "train.d_steps=0"),
       (dict(train__ema_decay=1.0), "train.ema_decay=1.0"),
       (dict(train__r1_gamma=-1.0), "train.r1_gamma=-1.0"),
+      (dict(train__lecam_weight=-0.1), "train.lecam_weight=-0.1"),
+      (dict(train__lecam_decay=1.0), "train.lecam_decay=1.0"),
       (dict(train__augment="diffaugment",
             train__diffaugment_policy="translation,saturation"),
        "train.diffaugment_policy='translation,saturation'"),
@@ -421,7 +424,8 @@ def test_options_checkpoint_resume_log_and_inference(tmp_path):
   samples the EMA generator."""
   opts = dict(model__conditioning="projection", model__spectral_norm=True,
               train__loss="hinge", train__augment="ada",
-              train__ada_interval=1, train__ema_decay=0.5, train__d_steps=2)
+              train__ada_interval=1, train__ema_decay=0.5, train__d_steps=2,
+              train__lecam_weight=0.1)
   full = make_config(**opts)
   train_loop.run(full, str(tmp_path / "full"))
   train_loop.run(make_config(**opts, train__steps=2), str(tmp_path / "split"))
@@ -433,6 +437,7 @@ def test_options_checkpoint_resume_log_and_inference(tmp_path):
   for x, y in zip(leaves(a), leaves(b)):
     np.testing.assert_array_equal(x, y)
   assert leaves(a.spectral_d) and leaves(a.ada) and leaves(a.params_g_ema)
+  assert leaves(a.lecam) and float(a.lecam["real"]) != 0.0
 
   rows = [json.loads(l) for l in open(tmp_path / "split" / "metrics.jsonl")]
   assert [r["step"] for r in rows] == [1, 2, 3, 4]
@@ -481,5 +486,40 @@ def test_checkpoint_from_before_the_options_restores(tmp_path):
   restored = read_state(str(tmp_path), config)
   assert isinstance(restored, train_lib.TrainState)
   assert restored.spectral_d == {} and restored.ada == {}
+  assert restored.lecam == {}
   for x, y in zip(leaves(restored), leaves(state)):
     np.testing.assert_array_equal(x, y)
+
+
+def test_lecam_penalty_values():
+  real = jnp.array([2.0, -1.0])
+  fake = jnp.array([-3.0, 1.0])
+  # relu(real - 0)^2 = [4, 0]; relu(0.5 - fake)^2 = [12.25, 0].
+  assert float(losses.lecam_penalty(real, fake, 0.5, 0.0)) == pytest.approx(
+      2.0 + 6.125)
+  # Logits already on the far side of the other class's mean cost nothing.
+  assert float(losses.lecam_penalty(real, fake, -5.0, 3.0)) == 0.0
+  grad = jax.grad(lambda r: losses.lecam_penalty(r, fake, 0.5, 0.0))(real)
+  np.testing.assert_allclose(np.asarray(grad), [2.0, 0.0])  # 2 * 2 / 2
+
+
+def test_lecam_tracks_d_logits_and_pulls_them_together():
+  """The EMAs start at 0 and take (1 - decay) of this update's mean logits
+  (computed with the weights before the update); the penalty changes D's
+  update and nothing when the weight is 0."""
+  config, _, (state0, state1, _), metrics = trained("lecam")
+  images, labels = fake_batch(config)
+  _, disc = cgan.build_models(config, NUM_CLASSES)
+  logits = disc.apply({"params": state0.params_d}, jnp.asarray(images),
+                      jnp.asarray(labels))
+  assert state0.lecam == {"real": 0.0, "fake": 0.0}
+  assert float(state1.lecam["real"]) == pytest.approx(
+      0.1 * float(jnp.mean(logits)), rel=1e-4, abs=1e-7)
+  assert metrics[0]["lecam_real"] == pytest.approx(
+      float(state1.lecam["real"]))
+  assert metrics[0]["d_lecam"] > 0.0
+  _, _, (_, base1, _), base_metrics = trained("none")
+  # Same first D loss terms, so the first D update differs only by LeCam.
+  assert any(not np.array_equal(a, b) for a, b in zip(
+      leaves(state1.params_d), leaves(base1.params_d)))
+  assert "d_lecam" not in base_metrics[0] and base1.lecam == {}
