@@ -160,7 +160,8 @@ def create_state(config, num_classes: int) -> TrainState:
       batch_stats_g_ema=copy(vg["batch_stats"]) if o.ema_decay else {},
       ada=({"p": zero(), "signs": zero(), "count": zero()}
            if o.augment == "ada" else {}),
-      lecam=({"real": zero(), "fake": zero()} if o.lecam_weight else {}))
+      lecam=({"real": zero(), "fake": zero()} if o.lecam_weight
+             else {}))
 
 
 @dataclasses.dataclass(frozen=True)
