@@ -506,7 +506,7 @@ def test_lecam_penalty_values():
 def test_lecam_tracks_d_logits_and_pulls_them_together():
   """The EMAs start at 0 and take (1 - decay) of this update's mean logits
   (computed with the weights before the update); the penalty changes D's
-  update and nothing when the weight is 0."""
+  update, and with the option off the state holds no EMAs."""
   config, _, (state0, state1, _), metrics = trained("lecam")
   images, labels = fake_batch(config)
   _, disc = cgan.build_models(config, NUM_CLASSES)
