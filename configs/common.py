@@ -124,6 +124,10 @@ def base_config() -> ml_collections.ConfigDict:
   # (decay lecam_decay) of D's mean logits on real and fake; 0 = off.
   t.lecam_weight = 0.0
   t.lecam_decay = 0.99
+  # Linear decay of both learning rates to 0 over lr_decay_steps steps from
+  # step lr_decay_start (pix2pix/CycleGAN); 0 steps = off.
+  t.lr_decay_start = 0
+  t.lr_decay_steps = 0
 
   config.compilation_cache_dir = ""  # '' = <workdir>/../.jax_cache
   # XLA:CPU convolutions: 'eigen' (XLA's own, measured fastest) or 'ynnpack'
@@ -181,9 +185,12 @@ def check_gan_options(config) -> None:
   warmup = gan_option(config, "train", "ema_warmup", False)
   if not isinstance(warmup, bool):
     raise ValueError(f"train.ema_warmup={warmup!r}: use True or False")
-  start = gan_option(config, "train", "ema_start", 0)
-  if not isinstance(start, int) or start < 0:
-    raise ValueError(f"train.ema_start={start!r}: must be an integer >= 0")
+  for name, what in (("ema_start", ""), ("lr_decay_start", ""),
+                     ("lr_decay_steps", " (0: no decay)")):
+    value = gan_option(config, "train", name, 0)
+    if not isinstance(value, int) or value < 0:
+      raise ValueError(f"train.{name}={value!r}: must be an integer >= 0"
+                       f"{what}")
   decay = gan_option(config, "train", "lecam_decay", 0.99)
   if not 0.0 <= decay < 1.0:
     raise ValueError(f"train.lecam_decay={decay!r}: must be in [0, 1), "

@@ -81,6 +81,14 @@ when set, so the default step is the original's, bit for bit):
   logits on fakes, which is what an overfitting D does. The EMAs are
   ``state.lecam`` ({'real', 'fake'}); metrics ``d_lecam`` (the penalty
   before the weight) and ``lecam_real``/``lecam_fake`` (the EMAs).
+* ``train.lr_decay_steps`` = n > 0: both learning rates decay linearly from
+  their value at step ``train.lr_decay_start`` to 0 at step start + n and
+  stay 0 after (as pix2pix/CycleGAN decay theirs over the second half of
+  training): each Adam update is scaled by clip(1 - (step - start) / n, 0,
+  1), step = ``state.step`` before the update. Adam's moments are updated
+  as without it, and the state has no new part, so a run can resume from
+  a checkpoint taken before the decay with the decay switched on. Metric
+  ``lr_scale``.
 
 Disabled options leave empty dicts in the state, so a config's state has the
 same structure at save and restore.
@@ -184,6 +192,8 @@ class Options:
   ema_warmup: bool = False
   lecam_weight: float = 0.0
   lecam_decay: float = 0.99
+  lr_decay_start: int = 0
+  lr_decay_steps: int = 0
 
   @classmethod
   def from_config(cls, config) -> "Options":
@@ -206,6 +216,8 @@ class Options:
         ema_warmup=bool(get("ema_warmup", False)),
         lecam_weight=float(get("lecam_weight", 0.0)),
         lecam_decay=float(get("lecam_decay", 0.99)),
+        lr_decay_start=int(get("lr_decay_start", 0)),
+        lr_decay_steps=int(get("lr_decay_steps", 0)),
         spectral_norm=bool(common.gan_option(config, "model", "spectral_norm",
                                              False)))
 
@@ -256,8 +268,14 @@ def make_train_step(config, num_classes: int):
           jax.random.fold_in(key, 0x1A5E), x.shape, x.dtype)
     return x
 
+  def decayed(updates, lr_scale):
+    """Adam's ``updates`` scaled by the learning-rate decay (if on)."""
+    if lr_scale is None:
+      return updates
+    return jax.tree.map(lambda u: u * lr_scale.astype(u.dtype), updates)
+
   def d_update(state, params_d, opt_state_d, spectral, images, labels, k_z,
-               k_aug, ada_p, sigma, lecam):
+               k_aug, ada_p, sigma, lecam, lr_scale):
     """One Adam update of D on (images, labels) and fresh fakes; ``lecam``
     (the LeCam logit EMAs, {} when off) comes back updated."""
     batch = images.shape[0]
@@ -301,7 +319,7 @@ def make_train_step(config, num_classes: int):
     (d_loss, (lr_, lf_, spectral, extra, lecam)), d_grads = (
         jax.value_and_grad(d_loss_fn, has_aux=True)(params_d))
     d_updates, opt_state_d = opt_d.update(d_grads, opt_state_d, params_d)
-    params_d = optax.apply_updates(params_d, d_updates)
+    params_d = optax.apply_updates(params_d, decayed(d_updates, lr_scale))
     metrics = {"d_loss": d_loss,
                "d_real_acc": jnp.mean((lr_ > 0).astype(jnp.float32)),
                "d_fake_acc": jnp.mean((lf_ < 0).astype(jnp.float32)),
@@ -319,6 +337,11 @@ def make_train_step(config, num_classes: int):
       sigma = o.instance_noise * jnp.clip(
           1.0 - state.step.astype(jnp.float32) / o.instance_noise_steps,
           0.0, 1.0)
+    lr_scale = None  # None: no decay, nothing added to the program
+    if o.lr_decay_steps:
+      lr_scale = jnp.clip(
+          1.0 - (state.step - o.lr_decay_start).astype(jnp.float32)
+          / o.lr_decay_steps, 0.0, 1.0)
 
     # Discriminator updates: update j uses rows j, j + k, j + 2k, ...
     params_d, opt_state_d, spectral = (state.params_d, state.opt_state_d,
@@ -334,7 +357,7 @@ def make_train_step(config, num_classes: int):
         k_z = k_zd if j == 0 else jax.random.fold_in(k_zd, j)
       params_d, opt_state_d, spectral, m, lecam = d_update(
           state, params_d, opt_state_d, spectral, x_j, y_j, k_z,
-          jax.random.fold_in(k_opt, j), ada_p, sigma, lecam)
+          jax.random.fold_in(k_opt, j), ada_p, sigma, lecam, lr_scale)
       d_metrics.append(m)
     metrics = dict(d_metrics[0]) if o.d_steps == 1 else {
         k: sum(m[k] for m in d_metrics) / o.d_steps for k in d_metrics[0]}
@@ -355,8 +378,11 @@ def make_train_step(config, num_classes: int):
         g_loss_fn, has_aux=True)(state.params_g)
     g_updates, opt_state_g = opt_g.update(g_grads, state.opt_state_g,
                                           state.params_g)
-    params_g = optax.apply_updates(state.params_g, g_updates)
+    params_g = optax.apply_updates(state.params_g,
+                                   decayed(g_updates, lr_scale))
     metrics["g_loss"] = g_loss
+    if lr_scale is not None:
+      metrics["lr_scale"] = lr_scale
     if o.instance_noise and o.instance_noise_steps:
       metrics["instance_noise"] = sigma
 

@@ -318,6 +318,8 @@ def test_config_differences_rules():
       "model.latent_dim", "data.ink", "data.synthetic_per_class",
       "train.augment", "train.lecam_weight"], diffs
   assert same(train__lecam_decay=0.9) == []  # a rate, not a state part
+  # A learning-rate decay changes no state: switched on at resume.
+  assert same(train__lr_decay_start=2, train__lr_decay_steps=2) == []
   assert "saved 8, now 16" in diffs[0]
   # A field missing from the saved config counts as its default.
   old = json.loads(json.dumps(base))

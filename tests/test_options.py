@@ -60,6 +60,7 @@ VARIANTS = {
     "ema": dict(train__ema_decay=0.75),
     "lecam": dict(train__lecam_weight=0.5, train__lecam_decay=0.9),
     "d_steps": dict(train__d_steps=2),
+    "lr_decay": dict(train__lr_decay_start=0, train__lr_decay_steps=2),
     "per_network_adam": dict(train__lr_g=1e-3, train__lr_d=5e-5,
                              train__b1_d=0.0, train__b2_d=0.9),
 }
@@ -132,6 +133,8 @@ def test_validation_names_the_setting():
       (dict(train__r1_gamma=-1.0), "train.r1_gamma=-1.0"),
       (dict(train__lecam_weight=-0.1), "train.lecam_weight=-0.1"),
       (dict(train__lecam_decay=1.0), "train.lecam_decay=1.0"),
+      (dict(train__lr_decay_steps=-1), "train.lr_decay_steps=-1"),
+      (dict(train__lr_decay_start=-2), "train.lr_decay_start=-2"),
       (dict(train__augment="diffaugment",
             train__diffaugment_policy="translation,saturation"),
        "train.diffaugment_policy='translation,saturation'"),
@@ -523,3 +526,32 @@ def test_lecam_tracks_d_logits_and_pulls_them_together():
   assert any(not np.array_equal(a, b) for a, b in zip(
       leaves(state1.params_d), leaves(base1.params_d)))
   assert "d_lecam" not in base_metrics[0] and base1.lecam == {}
+
+
+def test_lr_decay_scales_both_updates_and_not_adams_moments():
+  """Decay from step 0 over 2 steps: scale 1 at step 0 (the same update
+  as without it, to the bit), 0.5 at step 1 (half the undecayed update of
+  both networks from the same state); Adam's moments are the undecayed
+  run's, and the state gains nothing."""
+  _, _, (d0, d1, d2), metrics = trained("lr_decay")
+  _, _, (b0, b1, b2), base_metrics = trained("none")
+  assert [m["lr_scale"] for m in metrics] == [1.0, 0.5]
+  assert "lr_scale" not in base_metrics[0]
+  assert jax.tree.structure(d0) == jax.tree.structure(b0)
+  for a, b in zip(leaves(d1), leaves(b1)):
+    np.testing.assert_array_equal(a, b)
+  # D's second update starts from the same state in both runs: exactly half.
+  for a1, a2, c1, c2 in zip(leaves(d1.params_d), leaves(d2.params_d),
+                            leaves(b1.params_d), leaves(b2.params_d)):
+    # (differences of float32 weights: rounding ~1e-8)
+    np.testing.assert_allclose(a2 - a1, 0.5 * (c2 - c1), rtol=1e-4,
+                               atol=3e-8)
+  for a, b in zip(leaves(d2.opt_state_d), leaves(b2.opt_state_d)):
+    np.testing.assert_array_equal(a, b)
+  # G's gradient sees the (differently) updated D; Adam's steps are about
+  # lr each, so the largest move of a typical weight array halves (the
+  # biases in front of BatchNorm, zero gradient but float noise, aside).
+  move = lambda s1, s2: np.array([np.max(np.abs(a - b)) for a, b in zip(
+      leaves(s1.params_g), leaves(s2.params_g))])
+  assert np.median(move(d1, d2) / move(b1, b2)) == pytest.approx(0.5,
+                                                                 abs=0.02)
