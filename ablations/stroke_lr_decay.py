@@ -17,8 +17,9 @@ checkpoint kept) with a decay over its last steps:
 Until the decay starts a row makes ``long``'s updates (scale 1; equal to
 the bit in the tests' small model), so the runs of BUILD_NOTES.md were
 resumed from ``long``'s step-1500 and step-2500 checkpoints of each seed
-(the state has no new part) rather than retrained. The rule for what the preset takes is in
-BUILD_NOTES.md ("Decaying the learning rates"), written before any number.
+(the state has no new part) rather than retrained. The rule for what the
+preset takes is in BUILD_NOTES.md ("Decaying the learning rates"), written
+before any number.
 Evaluation: the ``cpu`` preset with every experiment but the multi-label one.
 """
 
