@@ -529,10 +529,11 @@ def test_lecam_tracks_d_logits_and_pulls_them_together():
 
 
 def test_lr_decay_scales_both_updates_and_not_adams_moments():
-  """Decay from step 0 over 2 steps: scale 1 at step 0 (the same update
-  as without it, to the bit), 0.5 at step 1 (half the undecayed update of
-  both networks from the same state); Adam's moments are the undecayed
-  run's, and the state gains nothing."""
+  """Decay from step 0 over 2 steps: scale 1 at step 0 (the same step as
+  without it, to the bit), 0.5 at step 1: exactly half of D's undecayed
+  update from the same state, with D's Adam moments the undecayed run's,
+  and about half of G's (whose gradient sees that D); the state gains
+  nothing."""
   _, _, (d0, d1, d2), metrics = trained("lr_decay")
   _, _, (b0, b1, b2), base_metrics = trained("none")
   assert [m["lr_scale"] for m in metrics] == [1.0, 0.5]
