@@ -280,13 +280,15 @@ def check_traces(sweep: Sweep, jobs: list) -> None:
   import jax  # pylint: disable=g-import-not-at-top
   import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
   from sigjax import train as train_lib  # pylint: disable=g-import-not-at-top
+  from sigjax.models import cgan  # pylint: disable=g-import-not-at-top
   seen = set()
   for job in jobs:
     if job.variant in seen:
       continue
     seen.add(job.variant)
     c = job.train_config
-    n = int(c.data.num_classes)  # only shapes matter here
+    # Only shapes matter here (names x media with the medium a condition).
+    n = int(c.data.num_classes) * cgan.num_media(c)
     s, b = int(c.data.image_size), int(c.train.batch_size)
     try:
       state = jax.eval_shape(lambda c=c: train_lib.create_state(c, n))

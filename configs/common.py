@@ -30,7 +30,9 @@ def data_config() -> ml_collections.ConfigDict:
   d.ink = "binary"
   # cross_media source
   d.label = "name"  # 'name' (10 classes) or 'writer' (93)
-  d.media = "paper"  # comma-separated subset of paper,ipad,phone_in_hand,phone_on_table
+  # 'all' or a comma-separated subset of paper,ipad,phone_in_hand,
+  # phone_on_table; splits are by writer, the same for every choice.
+  d.media = "paper"
   d.variant = "bin"  # 'bin' (authors' binarized) or 'raw' (writers 1-10 only)
   d.tfds_data_dir = ""  # where TFDS writes the prepared dataset ('' = user cache)
   # synthetic source
@@ -82,6 +84,12 @@ def base_config() -> ml_collections.ConfigDict:
   m.resize_method = "nearest"  # 'nearest' or 'bilinear'
   m.gen_kernel_size = 0  # DCGAN G's kernel size; 0 = kernel_size (D's too)
   m.mbstd = False  # minibatch-stddev channel in D (Karras et al. 2018)
+  # Cross-media data: the medium (paper, ipad, ...) as a condition of G and
+  # D beside the name (a one-hot of each with 'concat', a sum of a name and
+  # a medium embedding with 'projection'), so a GAN trained on several media
+  # draws the one asked for (generate/evaluate: paper by default). Off: the
+  # media are pooled under their names.
+  m.medium_conditioning = False
 
   t = config.train = ml_collections.ConfigDict()
   t.steps = 20000
@@ -148,6 +156,23 @@ _CHOICES = {
 AUGMENT_OPS = ("translation", "cutout", "brightness", "contrast")
 
 
+MEDIA = ("paper", "ipad", "phone_in_hand", "phone_on_table")
+
+
+def media_list(data_cfg) -> list:
+  """``data.media`` as a list in canonical order ('all' = every medium);
+  raises ValueError naming the setting for an unknown or empty one."""
+  text = str(data_cfg.get("media", "paper") or "")
+  want = [m.strip() for m in text.split(",") if m.strip()]
+  if want == ["all"]:
+    return list(MEDIA)
+  bad = [m for m in want if m not in MEDIA]
+  if bad or not want:
+    raise ValueError(f"config.data.media={text!r}: use 'all' or a "
+                     f"comma-separated subset of {','.join(MEDIA)}")
+  return [m for m in MEDIA if m in want]
+
+
 def _or(choices) -> str:
   return ", ".join(choices[:-1]) + " or " + choices[-1]
 
@@ -182,9 +207,17 @@ def check_gan_options(config) -> None:
   if not isinstance(steps, int) or steps < 0:
     raise ValueError(f"train.instance_noise_steps={steps!r}: must be an "
                      "integer >= 0 (0: constant noise)")
-  warmup = gan_option(config, "train", "ema_warmup", False)
-  if not isinstance(warmup, bool):
-    raise ValueError(f"train.ema_warmup={warmup!r}: use True or False")
+  for section, name in (("train", "ema_warmup"),
+                        ("model", "medium_conditioning")):
+    value = gan_option(config, section, name, False)
+    if not isinstance(value, bool):
+      raise ValueError(f"{section}.{name}={value!r}: use True or False")
+  if gan_option(config, "model", "medium_conditioning", False):
+    if config.data.get("source") != "cross_media":
+      raise ValueError(
+          "model.medium_conditioning=True needs data.source='cross_media' "
+          f"(images that carry a medium); got {config.data.get('source')!r}")
+    media_list(config.data)
   for name, what in (("ema_start", ""), ("lr_decay_start", ""),
                      ("lr_decay_steps", " (0: no decay)")):
     value = gan_option(config, "train", name, 0)

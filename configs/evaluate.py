@@ -39,6 +39,12 @@ def eval_config() -> ml_collections.ConfigDict:
   # what configs/generate.py samples), 'ema' (an error when there is none)
   # or 'raw' (the trained weights, to compare them with the EMA read-out).
   e.generator = "auto"
+  # A generator trained with the medium as a condition
+  # (model.medium_conditioning) draws this medium ('' = paper); the real
+  # references are then that medium's. Without it, cross-media runs are
+  # scored against the test writers' paper signatures whatever media
+  # trained them (--config.data.media overrides).
+  e.medium = ""
   # Form of the generated images that is scored: 'auto' (binarize when every
   # real pixel is 0 or 1, as for the cross-media and synthetic data: what
   # the GAN learnt to draw and what configs/generate.py writes; else uint8),

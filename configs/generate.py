@@ -17,6 +17,8 @@ def get_config(preset: str = "") -> ml_collections.ConfigDict:
   # 'binary': binary ink like the training data (>= 0.5; Otsu per image for a
   # GAN trained on config.data.ink='coverage'); 'raw': G's sigmoid output.
   config.output = "binary"
+  # With model.medium_conditioning: the medium drawn ('' = paper).
+  config.medium = ""
   if preset == "test":
     config.per_class = 4
   return config

@@ -306,6 +306,31 @@ def _fraction(labels, fraction: float, seed: int) -> np.ndarray:
   return np.sort(np.concatenate(keep))
 
 
+def medium_conditioned(data: SignatureData, media: Sequence[str]
+                       ) -> SignatureData:
+  """``data`` relabelled for ``model.medium_conditioning``: label =
+  rank of the image's medium in ``media`` * names + name label, class names
+  ``"<name> (<medium>)"`` in label order. ``meta['condition_names']`` and
+  ``meta['condition_media']`` keep the two factors. Raises DataError when
+  an image has no medium (not cross_media data) or one outside ``media``."""
+  media = list(media)
+  if "medium" not in data.meta:
+    raise DataError(f"model.medium_conditioning: {data.source} data carries "
+                    "no medium per image; use data.source='cross_media'")
+  have = data.meta["medium"]
+  bad = sorted(set(have) - set(media))
+  if bad:
+    raise DataError(f"model.medium_conditioning: images of medium "
+                    f"{', '.join(bad)} are not in config.data.media "
+                    f"({', '.join(media)})")
+  rank = np.array([media.index(m) for m in have], np.int32)
+  names = list(data.class_names)
+  meta = dict(data.meta, condition_names=names, condition_media=media)
+  return dataclasses.replace(
+      data, labels=(rank * len(names) + data.labels).astype(np.int32),
+      class_names=[f"{n} ({m})" for m in media for n in names], meta=meta)
+
+
 _SOURCES = {"folder": _load_folder, "synthetic": _load_synthetic,
             "cross_media": _load_cross_media}
 

@@ -299,6 +299,12 @@ def write(report: dict, workdir: str, grid_real, grid_gen,
             f"`{report['preset']}`; seed {report['seed']}; real images per "
             f"split: {_sizes(report['real_sizes'])}. Total wall time "
             f"{report['total_wall_time_s']:.1f} s.")
+  if info.get("trained_media"):
+    md += ["", f"Media that trained the generator: {info['trained_media']}"
+           + (f" (the medium a condition; drawn here: {info['medium']})"
+              if info.get("medium_conditioning") else " (pooled)")
+           + f". Real references: {info.get('data', {}).get('media', '?')}"
+           " signatures."]
   md += ["", _postprocess_note(report), ""]
 
   k = grid_real.shape[1]

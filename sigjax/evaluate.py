@@ -932,7 +932,8 @@ def run(config, workdir: str) -> dict:
                           + ", ".join(GENERATORS))
   generator = inference.load_generator(run_dir,
                                        step=config.eval.checkpoint_step,
-                                       ema=GENERATORS[which])
+                                       ema=GENERATORS[which],
+                                       medium=config.eval.get("medium") or None)
   cfg_path = os.path.join(run_dir, "config.json")
   run_config = None
   if os.path.isfile(cfg_path):
@@ -947,6 +948,11 @@ def run(config, workdir: str) -> dict:
     # (eval.postprocess='auto'); --config.data.ink=coverage scores the soft
     # forms instead.
     data_cfg.ink = "binary"
+  if data_cfg.source == "cross_media" and config.data.get("media") is None:
+    # The real references are the paper signatures of the test writers
+    # whatever media trained the generator (or the medium it was asked to
+    # draw, with the medium as a condition); --config.data.media overrides.
+    data_cfg.media = generator.medium or config.eval.get("medium") or "paper"
   if int(data_cfg.image_size) != int(generator.image_size):
     raise EvaluationError(
         f"{run_dir}: the generator makes {generator.image_size}px images but "
@@ -960,7 +966,10 @@ def run(config, workdir: str) -> dict:
         f"({data_cfg.source}) has {real['all'].num_classes}")
   info = {"gan_workdir": run_dir, "checkpoint_step": int(generator.step),
           "generator": "ema" if generator.ema else "raw",
-          "data": data_cfg.to_dict()}
+          "data": data_cfg.to_dict(),
+          "trained_media": ",".join(generator.media),
+          "medium_conditioning": bool(generator.condition_media),
+          "medium": generator.medium or ""}
   if "indep" in wanted:
     info["indep_train"] = indep_data_config(data_cfg, indep_media)[1]
   os.makedirs(workdir, exist_ok=True)

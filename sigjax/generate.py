@@ -31,7 +31,8 @@ def run(config, workdir: str):
   if not config.gan_workdir:
     raise ValueError("Set --config.gan_workdir=RUN (a training workdir).")
   gen = inference.load_generator(config.gan_workdir,
-                                 step=config.step if config.step >= 0 else None)
+                                 step=config.step if config.step >= 0 else None,
+                                 medium=config.get("medium") or None)
   per_class = int(config.per_class)
   output = config.get("output", "binary")
   if output not in inference.OUTPUTS:
@@ -56,6 +57,8 @@ def run(config, workdir: str):
     json.dump({"gan_workdir": config.gan_workdir, "step": gen.step,
                "output": output, "per_class": per_class,
                "seed": int(config.seed), "ema": gen.ema,
+               "trained_media": ",".join(gen.media),
+               "medium": gen.medium or "",
                "class_names": gen.class_names}, f, indent=2)
   logging.info("Wrote %d %s images of %d classes from %s (step %d) to %s.",
                len(rows), output, gen.num_classes, config.gan_workdir, gen.step,

@@ -18,6 +18,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
+from configs import common
 from sigjax import checkpoint as ckpt
 from sigjax import parallel
 from sigjax import preprocess
@@ -44,10 +45,36 @@ def binarize(images: np.ndarray, ink: str = "binary") -> np.ndarray:
 class GeneratorHandle:
   """A restored generator: ``sample(labels, seed)`` -> numpy images."""
 
-  def __init__(self, config, variables, class_names, step, batch_size=256):
+  def __init__(self, config, variables, class_names, step, batch_size=256,
+               condition_media=None, condition_names=None, medium=None):
     self.config = config
     self.ema = bool(train_lib.Options.from_config(config).ema_decay)
-    self.class_names = list(class_names)
+    model_classes = len(class_names)
+    # The media the generator trained on (cross-media data), and with
+    # model.medium_conditioning the one it draws (``medium``): labels are
+    # then name labels, turned into the model's medium * names + name.
+    self.media = (common.media_list(config.data)
+                  if config.data.get("source") == "cross_media" else [])
+    self.condition_media = list(condition_media or [])
+    if self.condition_media:
+      self.class_names = list(condition_names)
+      medium = medium or ("paper" if "paper" in self.condition_media
+                          else self.condition_media[0])
+      if medium not in self.condition_media:
+        raise ValueError(
+            f"medium={medium!r}: this generator draws "
+            f"{', '.join(self.condition_media)} (model.medium_conditioning)")
+      self.medium = medium
+      self._offset = self.condition_media.index(medium) * len(
+          self.class_names)
+    else:
+      if medium and medium not in (self.media or [medium]):
+        raise ValueError(f"medium={medium!r}: this generator was trained on "
+                         f"{', '.join(self.media)} without the medium as a "
+                         "condition, so it draws them pooled")
+      self.class_names = list(class_names)
+      self.medium = None
+      self._offset = 0
     self.num_classes = len(self.class_names)
     self.step = int(step)
     self.image_size = int(config.data.image_size)
@@ -55,7 +82,7 @@ class GeneratorHandle:
     self.latent_dim = int(config.model.latent_dim)
     self.variables = variables
     self.batch_size = batch_size
-    gen, _ = cgan.build_models(config, self.num_classes)
+    gen, _ = cgan.build_models(config, model_classes)
     self._apply = jax.jit(
         lambda v, z, y: gen.apply(v, z, y, train=False),
         compiler_options=parallel.compiler_options(config))
@@ -86,6 +113,7 @@ class GeneratorHandle:
     if labels.size and (labels.min() < 0 or labels.max() >= self.num_classes):
       raise ValueError(f"labels must be in [0, {self.num_classes}); got "
                        f"{labels.min()}..{labels.max()}")
+    labels = labels + self._offset  # the medium drawn (medium conditioning)
     if z is None:
       z = self.noise(len(labels), seed)
     z = np.asarray(z, np.float32)
@@ -102,14 +130,19 @@ class GeneratorHandle:
 
 
 def load_generator(workdir: str, step: Optional[int] = None,
-                   batch_size: int = 256,
-                   ema: Optional[bool] = None) -> GeneratorHandle:
+                   batch_size: int = 256, ema: Optional[bool] = None,
+                   medium: Optional[str] = None) -> GeneratorHandle:
   """The generator of the newest readable checkpoint in ``workdir``.
 
   ``ema``: None = the EMA generator when the run trained one, else the
   trained one; False = always the trained weights (a run's EMA is only a
   read-out, so both can be compared on one run); True = the EMA generator
   (an error when the run has none).
+
+  ``medium``: for a generator trained with the medium as a condition
+  (``model.medium_conditioning``), the medium it draws (None = paper, or
+  the first it trained on without paper); ``sample``'s labels are then the
+  name labels (``class_names``).
 
   Raises ``CheckpointError`` naming the directory when there is none.
   """
@@ -142,6 +175,9 @@ def load_generator(workdir: str, step: Optional[int] = None,
   variables = jax.tree.map(jnp.asarray,
                            {"params": params, "batch_stats": batch_stats})
   handle = GeneratorHandle(config, variables, meta["class_names"],
-                           meta["step"], batch_size)
+                           meta["step"], batch_size,
+                           condition_media=meta.get("condition_media"),
+                           condition_names=meta.get("condition_names"),
+                           medium=medium)
   handle.ema = has_ema and ema is not False
   return handle

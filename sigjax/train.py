@@ -435,6 +435,25 @@ def jit_train_step(config, num_classes: int, mesh):
                  compiler_options=parallel.compiler_options(config))
 
 
+def make_d_probe(config, num_classes: int):
+  """jit(params_d, spectral_d, images, labels) -> (D's accuracy, its mean
+  logit) on real ``images``, as the step's D sees an image without
+  augmentation or noise (the power-iteration state is read, not advanced).
+  Used on held-out real images to see D memorise its training set while it
+  happens (``sigjax.train_loop.OverfitProbe``)."""
+  _, disc = cgan.build_models(config, num_classes)
+  spectral_norm = Options.from_config(config).spectral_norm
+
+  @jax.jit(compiler_options=parallel.compiler_options(config))
+  def probe(params_d, spectral_d, images, labels):
+    variables = {"params": params_d}
+    if spectral_norm:
+      variables[cgan.SPECTRAL] = spectral_d
+    logits = disc.apply(variables, images, labels)
+    return jnp.mean((logits > 0).astype(jnp.float32)), jnp.mean(logits)
+  return probe
+
+
 def make_sampler(config, num_classes: int):
   """jit(params_g, batch_stats_g, z, labels) -> images, inference-mode BN."""
   gen, _ = cgan.build_models(config, num_classes)

@@ -24,6 +24,7 @@ from clu import metric_writers
 import jax
 import numpy as np
 
+from configs import common
 from sigjax import checkpoint as ckpt
 from sigjax import console
 from sigjax import data as data_lib
@@ -63,6 +64,8 @@ class _StopFlag:
 
 # Metrics logged at their latest value, not averaged over the log window.
 _LATEST = ("ada_p",)
+# The overfitting probe's metrics (OverfitProbe): measured at log steps only.
+_PROBED = ("d_val_acc", "d_train_acc", "d_val_logit", "d_train_logit")
 
 
 def _config_dict(config) -> dict:
@@ -92,6 +95,61 @@ def write_samples(sampler, variables, z, labels, class_names, per_class,
   viz.class_grid(grid, class_names, path, title=title)
 
 
+class OverfitProbe:
+  """D's accuracy and mean logit on held-out real images beside the same on
+  a fixed sample of its training images, as D sees them in the step (no
+  augmentation, no noise).
+
+  The held-out images are the validation split (for cross-media data the
+  validation writers' images, on the training media), at most ``limit`` of
+  them, and the training sample has as many. A D that memorises its
+  training set scores its training images higher than unseen real ones
+  (ADA's overfitting heuristic compares the two), so the gap
+  ``d_train_acc - d_val_acc`` opening is the sign, seen while it happens.
+  Metrics (every log interval): ``d_val_acc``, ``d_train_acc``,
+  ``d_val_logit``, ``d_train_logit``.
+  """
+
+  def __init__(self, config, num_classes, train_data, val_data, mesh,
+               limit: int = 512):
+    n = min(len(train_data), len(val_data), limit)
+    rng = np.random.default_rng([int(config.seed), 0x0DD])
+    self.size = n
+    self.sets = {}
+    for name, d in (("val", val_data), ("train", train_data)):
+      pick = np.sort(rng.choice(len(d), n, replace=False))
+      self.sets[name] = parallel.replicate(
+          (np.asarray(d.images[pick], np.float32),
+           np.asarray(d.labels[pick], np.int32)), mesh)
+    self._stats = train_lib.make_d_probe(config, num_classes)
+
+  def __call__(self, state) -> dict:
+    """Device scalars (no host synchronisation)."""
+    out = {}
+    for name, (images, labels) in self.sets.items():
+      acc, logit = self._stats(state.params_d, state.spectral_d, images,
+                               labels)
+      out[f"d_{name}_acc"], out[f"d_{name}_logit"] = acc, logit
+    return out
+
+
+def make_probe(config, num_classes, train_data, mesh):
+  """The ``OverfitProbe`` of a run, or None (with the reason logged) when
+  its data has no held-out images."""
+  try:
+    val = data_lib.load(config.data, "validation")
+  except data_lib.DataError as e:
+    logging.info("No D overfitting probe (%s).", e)
+    return None
+  if common.gan_option(config, "model", "medium_conditioning", False):
+    val = data_lib.medium_conditioned(val, common.media_list(config.data))
+  probe = OverfitProbe(config, num_classes, train_data, val, mesh)
+  logging.info("D overfitting probe: %d held-out (validation) and %d "
+               "training real images, every %d steps.", probe.size,
+               probe.size, config.train.log_every)
+  return probe
+
+
 def run(config, workdir: str):
   """Trains (or resumes) ``config`` in ``workdir``; returns the final state."""
   parallel.maybe_initialize_distributed()
@@ -111,6 +169,8 @@ def run(config, workdir: str):
   os.makedirs(os.path.join(workdir, "samples"), exist_ok=True)
 
   data = data_lib.load(config.data, config.data.split)
+  if common.gan_option(config, "model", "medium_conditioning", False):
+    data = data_lib.medium_conditioned(data, common.media_list(config.data))
   num_classes = data.num_classes
   logging.info("Data: %d images, %d classes (%s) from %s.", len(data.labels),
                num_classes, ", ".join(data.class_names), data.source)
@@ -121,6 +181,9 @@ def run(config, workdir: str):
                jax.process_count())
   meta = {"class_names": list(data.class_names), "num_classes": num_classes,
           "image_size": config.data.image_size, "config": _config_dict(config)}
+  if "condition_media" in data.meta:  # labels = medium * names + name
+    meta.update(condition_names=data.meta["condition_names"],
+                condition_media=data.meta["condition_media"])
 
   def check_meta(old_meta):
     if list(old_meta.get("class_names", meta["class_names"])) != \
@@ -155,6 +218,7 @@ def run(config, workdir: str):
     return state
 
   step_fn = train_lib.jit_train_step(config, num_classes, mesh)
+  probe = make_probe(config, num_classes, data, mesh)
   sampler = train_lib.make_sampler(config, num_classes)
   z_fixed, y_fixed = train_lib.fixed_noise(config, num_classes)
   # With train.d_steps = k a step consumes k real batches (one per D update).
@@ -186,6 +250,7 @@ def run(config, workdir: str):
   def consume(step, metrics):
     """Checks one step's metrics and logs every ``log_every`` steps."""
     metrics = {k: float(v) for k, v in jax.device_get(metrics).items()}
+    probed = {k: metrics.pop(k) for k in list(metrics) if k in _PROBED}
     bad = [k for k, v in metrics.items() if not math.isfinite(v)]
     if bad:
       raise train_lib.NonFiniteLossError(
@@ -200,6 +265,7 @@ def run(config, workdir: str):
       rate = (step - window["start"]) / max(now - window["t0"], 1e-9)
       row = {k: v / window["n"] for k, v in window["sums"].items()}
       row.update({k: metrics[k] for k in _LATEST if k in metrics})
+      row.update(probed)
       row.update(steps_per_sec=rate, images_per_sec=rate * t.batch_size)
       writer.write_scalars(step, row)
       if jsonl:
@@ -210,13 +276,19 @@ def run(config, workdir: str):
                    "D(fake) acc %.2f  %.2f steps/s%s", step, t.steps,
                    row["d_loss"], row["g_loss"], row["d_real_acc"],
                    row["d_fake_acc"], rate,
-                   f"  ada_p {row['ada_p']:.3f}" if "ada_p" in row else "",
+                   (f"  ada_p {row['ada_p']:.3f}" if "ada_p" in row else "")
+                   + (f"  D acc train/val reals {row['d_train_acc']:.2f}/"
+                      f"{row['d_val_acc']:.2f}" if "d_val_acc" in row
+                      else ""),
                    extra=console.FILE_ONLY)
       shown = {"d_loss": row["d_loss"], "g_loss": row["g_loss"],
                # D's accuracy on each side, not its output: "D(fake)" read
                # as a probability made 0.98 look like a fooled D.
                "D acc real": row["d_real_acc"],
                "D acc fake": row["d_fake_acc"]}
+      if "d_val_acc" in row:  # held-out reals: memorising shows as a gap
+        shown["D acc train/val"] = (f"{row['d_train_acc']:.2f}/"
+                                    f"{row['d_val_acc']:.2f}")
       if "ada_p" in row:
         shown["ada_p"] = row["ada_p"]
       progress.update(step, shown, log=True)
@@ -234,6 +306,9 @@ def run(config, workdir: str):
         state, metrics = step_fn(state, *parallel.shard_batch(
             (images, labels), mesh))
         step += 1
+        if probe is not None and (step % t.log_every == 0 or
+                                  step == t.steps):
+          metrics = {**metrics, **probe(state)}
         if step == start + 1:
           jax.block_until_ready(metrics)
           logging.info("First step (compile + run) took %.1f s.",

@@ -84,8 +84,8 @@ def make_config(label="name", media=("paper",), variant="bin",
   bad = [m for m in media if m not in MEDIA]
   media = tuple(m for m in MEDIA if m in set(media))  # canonical order
   if bad or not media:
-    raise ValueError(f"config.data.media: use a comma-separated subset of "
-                     f"{','.join(MEDIA)}")
+    raise ValueError(f"config.data.media: use 'all' or a comma-separated "
+                     f"subset of {','.join(MEDIA)}")
   if variant not in ("bin", "raw"):
     raise ValueError(f"config.data.variant={variant!r}: use 'bin' or 'raw'")
   name = config_name(label, media, variant, val_fraction, test_fraction,
@@ -214,9 +214,11 @@ class CrossMediaSignatures(tfds.core.GeneratorBasedBuilder):
 
 def builder_from_data_config(data_cfg) -> CrossMediaSignatures:
   """The (prepared-or-not) builder for ``config.data``."""
+  media = [m.strip() for m in str(data_cfg.media).split(",")]
+  if media == ["all"]:
+    media = list(MEDIA)
   try:
-    cfg = make_config(data_cfg.label,
-                      [m.strip() for m in str(data_cfg.media).split(",")],
+    cfg = make_config(data_cfg.label, media,
                       data_cfg.variant, data_cfg.val_fraction,
                       data_cfg.test_fraction, data_cfg.seed)
   except ValueError as e:

@@ -153,20 +153,59 @@ def _conv(features, kernel, stride, conv_impl, dtype, name, kernel_init=None):
                                        if conv_impl == "onednn" else None))
 
 
+def split_labels(labels, num_classes: int, num_media: int):
+  """(name, medium) of combined labels ``medium * names + name``, names =
+  num_classes / num_media (``model.medium_conditioning``)."""
+  names = num_classes // num_media
+  return labels % names, labels // names
+
+
+def _onehot(labels, num_classes: int, num_media: int, dtype):
+  """The one-hot condition: of the class, or with ``num_media`` > 1 the
+  name's one-hot beside the medium's (the medium is a second condition)."""
+  if num_media == 1:
+    return jax.nn.one_hot(labels, num_classes, dtype=dtype)
+  name, medium = split_labels(labels, num_classes, num_media)
+  return jnp.concatenate(
+      [jax.nn.one_hot(name, num_classes // num_media, dtype=dtype),
+       jax.nn.one_hot(medium, num_media, dtype=dtype)], axis=-1)
+
+
+def _embed(labels, num_classes: int, num_media: int, features: int, init,
+           dtype, name: str, medium_init=None, wrap=lambda module: module):
+  """A class embedding ``name`` of ``labels``; with ``num_media`` > 1 the
+  sum of a name embedding (``name``) and a medium embedding
+  (``<name>_medium``, initialised by ``medium_init``, default ``init``), so
+  every medium's images teach the name's part. ``wrap`` wraps each module
+  (spectral normalisation)."""
+  if num_media == 1:
+    return wrap(nn.Embed(num_classes, features, embedding_init=init,
+                         dtype=dtype, name=name))(labels)
+  names, medium = split_labels(labels, num_classes, num_media)
+  e = wrap(nn.Embed(num_classes // num_media, features, embedding_init=init,
+                    dtype=dtype, name=name))(names)
+  m = wrap(nn.Embed(num_media, features,
+                    embedding_init=medium_init or init, dtype=dtype,
+                    name=f"{name}_medium"))(medium)
+  return e + m
+
+
 def _batch_norm(x, labels, name, *, train, projection, num_classes, momentum,
-                epsilon, dtype):
+                epsilon, dtype, num_media=1):
   """BatchNorm named ``name`` in the calling module's scope; with
   ``projection``, class-conditional (shared statistics, per-class
-  ``<name>_gamma`` / ``<name>_beta``, initialised to 1 / 0)."""
+  ``<name>_gamma`` / ``<name>_beta``, initialised to 1 / 0; with several
+  media, per-name plus per-medium terms, the medium's initialised to 0)."""
   x = nn.BatchNorm(use_running_average=not train, momentum=momentum,
                    epsilon=epsilon, use_scale=not projection,
                    use_bias=not projection, dtype=dtype, name=name)(x)
   if projection:
     c = x.shape[-1]
-    gamma = nn.Embed(num_classes, c, embedding_init=nn.initializers.ones,
-                     dtype=dtype, name=f"{name}_gamma")(labels)
-    beta = nn.Embed(num_classes, c, embedding_init=nn.initializers.zeros,
-                    dtype=dtype, name=f"{name}_beta")(labels)
+    zeros = nn.initializers.zeros
+    gamma = _embed(labels, num_classes, num_media, c, nn.initializers.ones,
+                   dtype, f"{name}_gamma", medium_init=zeros)
+    beta = _embed(labels, num_classes, num_media, c, zeros, dtype,
+                  f"{name}_beta")
     x = x * gamma[:, None, None, :] + beta[:, None, None, :]
   return x
 
@@ -187,6 +226,9 @@ class Generator(nn.Module):
   upsample: str = "transpose"  # or 'resize_conv'
   resize_method: str = "nearest"
   conv_impl: str = "xla"  # resize_conv's convolutions: 'xla' or 'onednn'
+  # > 1: labels are medium * (num_classes / num_media) + name, and the medium
+  # is a condition of its own (model.medium_conditioning).
+  num_media: int = 1
 
   @nn.compact
   def __call__(self, z, labels, train: bool = False):
@@ -202,7 +244,7 @@ class Generator(nn.Module):
     if projection:
       x = z
     else:
-      onehot = jax.nn.one_hot(labels, self.num_classes, dtype=z.dtype)
+      onehot = _onehot(labels, self.num_classes, self.num_media, z.dtype)
       x = jnp.concatenate([z, onehot], axis=-1)
     x = nn.Dense(base * base * self.channels[0], kernel_init=_KERNEL_INIT,
                  dtype=dtype, name="fc")(x)
@@ -210,7 +252,8 @@ class Generator(nn.Module):
     for i, (features, stride) in enumerate(zip(self.channels, strides)):
       x = _batch_norm(x, labels, f"bn{i}", train=train, projection=projection,
                       num_classes=self.num_classes, momentum=self.bn_momentum,
-                      epsilon=self.bn_epsilon, dtype=dtype)
+                      epsilon=self.bn_epsilon, dtype=dtype,
+                      num_media=self.num_media)
       x = nn.relu(x)
       if self.upsample == "resize_conv":
         x = upsample(x, stride, self.resize_method)
@@ -241,6 +284,7 @@ class Discriminator(nn.Module):
   spectral_norm: bool = False
   conv_impl: str = "xla"  # 'xla' (lax) or 'onednn' (sigjax.ops.onednn)
   mbstd: bool = False  # minibatch-stddev channel before the final Dense
+  num_media: int = 1  # as Generator.num_media
 
   def _layer(self, module, train):
     """``module``, spectrally normalised when ``spectral_norm`` is set."""
@@ -258,7 +302,8 @@ class Discriminator(nn.Module):
     if projection:
       x = images.astype(dtype)
     else:
-      onehot = jax.nn.one_hot(labels, self.num_classes, dtype=jnp.float32)
+      onehot = _onehot(labels, self.num_classes, self.num_media,
+                       jnp.float32)
       label_fc = nn.Dense(h * w, kernel_init=_KERNEL_INIT, dtype=dtype,
                           name="label_fc")
       label_map = self._layer(label_fc, train)(onehot).reshape(b, h, w, 1)
@@ -280,9 +325,9 @@ class Discriminator(nn.Module):
     out = nn.Dense(1, kernel_init=_KERNEL_INIT, dtype=dtype, name="out")
     logits = self._layer(out, train)(x)[:, 0].astype(jnp.float32)
     if projection:
-      embed = nn.Embed(self.num_classes, x.shape[-1],
-                       embedding_init=_KERNEL_INIT, dtype=dtype, name="embed")
-      e = self._layer(embed, train)(labels)
+      e = _embed(labels, self.num_classes, self.num_media, x.shape[-1],
+                 _KERNEL_INIT, dtype, "embed",
+                 wrap=lambda module: self._layer(module, train))
       logits = logits + jnp.sum((e * x).astype(jnp.float32), axis=-1)
     return logits
 
@@ -322,6 +367,7 @@ class ResNetGenerator(nn.Module):
   conditioning: str = "concat"
   upsample: str = "resize_conv"
   resize_method: str = "nearest"
+  num_media: int = 1  # as Generator.num_media
 
   @nn.compact
   def __call__(self, z, labels, train: bool = False):
@@ -332,13 +378,13 @@ class ResNetGenerator(nn.Module):
     bn = lambda x, name: _batch_norm(
         x, labels, name, train=train, projection=projection,
         num_classes=self.num_classes, momentum=self.bn_momentum,
-        epsilon=self.bn_epsilon, dtype=dtype)
+        epsilon=self.bn_epsilon, dtype=dtype, num_media=self.num_media)
     conv = lambda f, k, name: _conv(f, k, 1, self.conv_impl, dtype, name)
     if projection:
       x = z
     else:
       x = jnp.concatenate(
-          [z, jax.nn.one_hot(labels, self.num_classes, dtype=z.dtype)], -1)
+          [z, _onehot(labels, self.num_classes, self.num_media, z.dtype)], -1)
     x = nn.Dense(16 * widths[0], kernel_init=_KERNEL_INIT, dtype=dtype,
                  name="fc")(x).reshape(x.shape[0], 4, 4, widths[0])
     for i in range(n):
@@ -392,7 +438,8 @@ class ResNetDiscriminator(Discriminator):
         _conv(f, k, 1, self.conv_impl, dtype, name), train)
     x = images.astype(dtype)
     if not projection:
-      onehot = jax.nn.one_hot(labels, self.num_classes, dtype=jnp.float32)
+      onehot = _onehot(labels, self.num_classes, self.num_media,
+                       jnp.float32)
       label_fc = nn.Dense(h * w, kernel_init=_KERNEL_INIT, dtype=dtype,
                           name="label_fc")
       label_map = self._layer(label_fc, train)(onehot).reshape(b, h, w, 1)
@@ -413,9 +460,9 @@ class ResNetDiscriminator(Discriminator):
     out = nn.Dense(1, kernel_init=_KERNEL_INIT, dtype=dtype, name="out")
     logits = self._layer(out, train)(x)[:, 0].astype(jnp.float32)
     if projection:
-      embed = nn.Embed(self.num_classes, x.shape[-1],
-                       embedding_init=_KERNEL_INIT, dtype=dtype, name="embed")
-      e = self._layer(embed, train)(labels)
+      e = _embed(labels, self.num_classes, self.num_media, x.shape[-1],
+                 _KERNEL_INIT, dtype, "embed",
+                 wrap=lambda module: self._layer(module, train))
       logits = logits + jnp.sum((e * x).astype(jnp.float32), axis=-1)
     return logits
 
@@ -453,9 +500,24 @@ def resolve_conv_impls(config):
 CONV_IMPLS = ("auto", "onednn", "xla")
 
 
+def num_media(config) -> int:
+  """Media the models take as a condition: the number of
+  ``config.data.media`` with ``model.medium_conditioning``, else 1."""
+  if not common.gan_option(config, "model", "medium_conditioning", False):
+    return 1
+  return len(common.media_list(config.data))
+
+
 def build_models(config, num_classes: int):
-  """The (Generator, Discriminator) pair a config describes."""
+  """The (Generator, Discriminator) pair a config describes.
+
+  ``num_classes`` counts the labels the models take: with several media as
+  a condition (``num_media``), names x media."""
   common.check_gan_options(config)
+  media = num_media(config)
+  if num_classes % media:
+    raise ValueError(f"{num_classes} classes cannot be {media} media x names "
+                     "(model.medium_conditioning)")
   conv_transpose, conv_impl = resolve_conv_impls(config)
   m = config.model
   size = config.data.image_size
@@ -489,11 +551,11 @@ def build_models(config, num_classes: int):
       bn_momentum=m.bn_momentum,
       bn_epsilon=m.bn_epsilon, conv_transpose=conv_transpose, dtype=m.dtype,
       conditioning=conditioning, upsample=up, resize_method=resize_method,
-      conv_impl=conv_impl)
+      conv_impl=conv_impl, num_media=media)
   disc = Discriminator(
       num_classes=num_classes, image_size=size,
       channels=tuple(m.disc_channels), strides=tuple(m.disc_strides),
       kernel_size=m.kernel_size, leaky_slope=m.leaky_slope, dtype=m.dtype,
       conditioning=conditioning, conv_impl=conv_impl,
-      spectral_norm=spectral_norm, mbstd=mbstd)
+      spectral_norm=spectral_norm, mbstd=mbstd, num_media=media)
   return gen, disc
