@@ -59,6 +59,9 @@ VARIANTS = [
     ("all_media_cond", {"data.media": "all",
                         "model.medium_conditioning": True}),
     ("all_media", {"data.media": "all"}),
+    # stroke_cond.py's ``proj`` again, now with the overfitting probe: the
+    # paper-only onset of D's memorising (and a check that seed 0 repeats).
+    ("paper", {}),
 ]
 
 
