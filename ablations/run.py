@@ -76,8 +76,11 @@ _HEADS = {"cas_accuracy": ("CAS ↑", 3),
           "strokes_components": ("ink components/image", 2),
           "strokes_speckle": ("ink in specks", 3),
           "copies_share": ("near-copies of train ↓", 3),
+          "d_memorises_from": ("D memorises from step", 0),
           "train_time_s": ("train time (s)", 0), "steps": ("steps", 0)}
-COLUMNS = METRICS + ("train_time_s", "steps")
+# d_memorises_from: sigjax.train_loop.overfit_onset of the run's metrics
+# (blank: D never scored its training reals 0.10 above held-out ones).
+COLUMNS = METRICS + ("d_memorises_from", "train_time_s", "steps")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+=-]*$")
 
 
@@ -379,6 +382,11 @@ def run_job(job: Job, sweep: Sweep) -> dict:
   return record
 
 
+def _onset(train_dir: str):
+  from sigjax import train_loop  # pylint: disable=g-import-not-at-top
+  return train_loop.overfit_onset(train_loop.read_metrics(train_dir))
+
+
 def collect(sweep: Sweep, workdir: str) -> list:
   """Per-variant summaries from the DONE records; writes the tables."""
   rows, runs = [], []
@@ -387,6 +395,8 @@ def collect(sweep: Sweep, workdir: str) -> list:
     for seed in sweep.seeds:
       rec = _read_json(os.path.join(workdir, name, f"seed_{seed}", "DONE"))
       if rec is not None:
+        rec["d_memorises_from"] = _onset(
+            os.path.join(workdir, name, f"seed_{seed}", "train"))
         records.append(rec)
         runs.append(rec)
     row = {"variant": name, "n_seeds": len(records),
@@ -457,7 +467,10 @@ def results_markdown(sweep: Sweep, rows: list) -> str:
       "sizes of its real-vs-real floor; precision/recall: Kynkäänniemi et "
       "al. 2019 in the same space; real/fake: the detector's accuracy and "
       "balanced accuracy (0.5 = indistinguishable), detector competent: "
-      "share of runs whose detector passed its competence check. "
+      "share of runs whose detector passed its competence check; D "
+      "memorises from step: the first logged step from which D's accuracy "
+      "on its training reals exceeds that on held-out (validation) reals "
+      "by 0.10 for three logs in a row (blank: never, or no probe). "
       f"Evaluation preset: `{sweep.eval_preset}`"
       + (f", overrides `{json.dumps(sweep.eval_overrides, default=str)}`"
          if sweep.eval_overrides else "") + ".", "",

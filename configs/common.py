@@ -88,7 +88,8 @@ def base_config() -> ml_collections.ConfigDict:
   # D beside the name (a one-hot of each with 'concat', a sum of a name and
   # a medium embedding with 'projection'), so a GAN trained on several media
   # draws the one asked for (generate/evaluate: paper by default). Off: the
-  # media are pooled under their names.
+  # media are pooled under their names. No effect on data of one medium
+  # (synthetic, folder, cross_media with one medium in data.media).
   m.medium_conditioning = False
 
   t = config.train = ml_collections.ConfigDict()
@@ -212,11 +213,8 @@ def check_gan_options(config) -> None:
     value = gan_option(config, section, name, False)
     if not isinstance(value, bool):
       raise ValueError(f"{section}.{name}={value!r}: use True or False")
-  if gan_option(config, "model", "medium_conditioning", False):
-    if config.data.get("source") != "cross_media":
-      raise ValueError(
-          "model.medium_conditioning=True needs data.source='cross_media' "
-          f"(images that carry a medium); got {config.data.get('source')!r}")
+  if (gan_option(config, "model", "medium_conditioning", False)
+      and config.data.get("source") == "cross_media"):
     media_list(config.data)
   for name, what in (("ema_start", ""), ("lr_decay_start", ""),
                      ("lr_decay_steps", " (0: no decay)")):

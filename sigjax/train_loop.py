@@ -31,6 +31,7 @@ from sigjax import data as data_lib
 from sigjax import parallel
 from sigjax import train as train_lib
 from sigjax import viz
+from sigjax.models import cgan
 
 
 class _StopFlag:
@@ -133,6 +134,30 @@ class OverfitProbe:
     return out
 
 
+def overfit_onset(rows, gap: float = 0.10, patience: int = 3):
+  """The first logged step from which D's accuracy on its training reals
+  exceeds that on held-out reals by >= ``gap`` for ``patience`` logs in a
+  row (``OverfitProbe``'s metrics in metrics.jsonl rows), or None when that
+  never happens (or the run has no probe)."""
+  rows = [r for r in rows if "d_val_acc" in r and "d_train_acc" in r]
+  rows.sort(key=lambda r: r["step"])
+  run = 0
+  for i, r in enumerate(rows):
+    run = run + 1 if r["d_train_acc"] - r["d_val_acc"] >= gap else 0
+    if run == patience:
+      return int(rows[i - patience + 1]["step"])
+  return None
+
+
+def read_metrics(workdir: str) -> list:
+  """The rows of ``workdir/metrics.jsonl`` ([] when there is none)."""
+  path = os.path.join(workdir, "metrics.jsonl")
+  if not os.path.exists(path):
+    return []
+  with open(path) as f:
+    return [json.loads(l) for l in f if l.strip()]
+
+
 def make_probe(config, num_classes, train_data, mesh):
   """The ``OverfitProbe`` of a run, or None (with the reason logged) when
   its data has no held-out images."""
@@ -141,7 +166,7 @@ def make_probe(config, num_classes, train_data, mesh):
   except data_lib.DataError as e:
     logging.info("No D overfitting probe (%s).", e)
     return None
-  if common.gan_option(config, "model", "medium_conditioning", False):
+  if cgan.num_media(config) > 1:
     val = data_lib.medium_conditioned(val, common.media_list(config.data))
   probe = OverfitProbe(config, num_classes, train_data, val, mesh)
   logging.info("D overfitting probe: %d held-out (validation) and %d "
@@ -169,11 +194,13 @@ def run(config, workdir: str):
   os.makedirs(os.path.join(workdir, "samples"), exist_ok=True)
 
   data = data_lib.load(config.data, config.data.split)
-  if common.gan_option(config, "model", "medium_conditioning", False):
+  if cgan.num_media(config) > 1:  # labels: medium * names + name
     data = data_lib.medium_conditioned(data, common.media_list(config.data))
   num_classes = data.num_classes
+  shown = data.class_names if num_classes <= 12 else (
+      data.class_names[:3] + ["..."] + data.class_names[-2:])
   logging.info("Data: %d images, %d classes (%s) from %s.", len(data.labels),
-               num_classes, ", ".join(data.class_names), data.source)
+               num_classes, ", ".join(shown), data.source)
 
   mesh = parallel.make_mesh()
   parallel.check_batch_size(t.batch_size, mesh, "config.train.batch_size")

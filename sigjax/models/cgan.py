@@ -502,8 +502,10 @@ CONV_IMPLS = ("auto", "onednn", "xla")
 
 def num_media(config) -> int:
   """Media the models take as a condition: the number of
-  ``config.data.media`` with ``model.medium_conditioning``, else 1."""
-  if not common.gan_option(config, "model", "medium_conditioning", False):
+  ``config.data.media`` with ``model.medium_conditioning`` on cross-media
+  data, else 1 (other sources have one medium)."""
+  if (not common.gan_option(config, "model", "medium_conditioning", False)
+      or config.data.get("source") != "cross_media"):
     return 1
   return len(common.media_list(config.data))
 
