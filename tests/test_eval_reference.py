@@ -77,7 +77,7 @@ def test_report_of_a_fixed_small_run_matches_the_reference(tmp_path):
   config = eval_configs.get_config("test")
   config.gan_workdir = str(run_dir)
   # No fit kept from another test in this process: fit_reused is reported.
-  evaluate._REAL_FITS.clear()  # pylint: disable=protected-access
+  evaluate.default_cache().clear()
   report = evaluate.run(config, str(out))
   assert set(report["wall_time_s"]) == set(evaluate.EXPERIMENTS)
   got = {"report.json": normalised_json(out / "report.json", str(tmp_path)),
