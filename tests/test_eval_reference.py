@@ -10,8 +10,11 @@ A refactor of the suite that changes any number, key, key order or line of
 the report fails here.
 
 The reference was written by the suite as it stood before it became a
-registry of experiments (2026-12-03, on a 2-vCPU AMD EPYC Zen 4 host).
-Rewrite it only for an intended change of the report:
+registry of experiments (2026-12-03, on a 2-vCPU AMD EPYC Zen 4 host,
+AVX-512). XLA's CPU code follows the host's instruction set, so another
+host may differ in the last bits; compare there against a reference
+written by an unchanged checkout first. Rewrite it only for an intended
+change of the report:
 
     SIGJAX_WRITE_EVAL_REFERENCE=1 python -m pytest -n 0 \
         tests/test_eval_reference.py
