@@ -16,6 +16,11 @@ from configs import cgan as cgan_configs
 from configs import evaluate as eval_configs
 from sigjax import data as data_lib
 from sigjax import evaluate
+from sigjax.evaluation import base
+from sigjax.evaluation import cache as cache_lib
+from sigjax.evaluation import common
+from sigjax.evaluation import realfake
+from sigjax.evaluation import registry
 
 NUM_CLASSES = 3
 
@@ -204,6 +209,48 @@ def test_deterministic_rerun(real, real_run, tmp_path):
   assert rep["fid"] == rep_real["fid"]
 
 
+def test_a_new_experiment_is_one_module_and_its_registration(
+    real, tmp_path, monkeypatch):
+  """The registry's contract: an experiment declares what it needs, reads
+  what those left in the shared context, and reports its own keys, summary
+  rows and section; registering it is the only other change."""
+
+  def run(ctx):
+    feats = ctx.artifact("cas", "gen_feats")  # left by cas, which it needs
+    return {"mean_norm": float(np.linalg.norm(feats, axis=1).mean()),
+            "images": len(feats)}
+  toy = base.Experiment(
+      name="featnorm", run=run, needs=("cas",),
+      needs_why="it reads the CAS classifier's features",
+      summarize=lambda r: {"featnorm": r["mean_norm"]},
+      summary_rows=lambda rep: [f"| `featnorm` | {rep['featnorm']:.3f} | "
+                                "- | mean feature norm |"],
+      section=lambda rep, figdir, art: [
+          "## Feature norms", "",
+          f"{rep['experiments']['featnorm']['images']} generated images.",
+          ""])
+  monkeypatch.setattr(registry, "EXPERIMENTS", registry.EXPERIMENTS + (toy,))
+  rep = evaluate.run_suite(tiny_config("cas,featnorm"),
+                           RealImages(real["all"]), real, str(tmp_path))
+  assert rep["featnorm"] > 0 and rep["experiments"]["featnorm"]["images"] == 24
+  assert list(rep["wall_time_s"]) == ["cas", "featnorm"]
+  md = (tmp_path / "report.md").read_text()
+  assert "| `featnorm` |" in md and "24 generated images." in md
+  assert md.index("## CAS") < md.index("## Feature norms") < md.index(
+      "## Wall time")
+  on_disk = json.loads((tmp_path / "report.json").read_text())
+  assert on_disk["featnorm"] == rep["featnorm"]
+  with pytest.raises(evaluate.EvaluationError,
+                     match=r"featnorm needs cas \(it reads"):
+    evaluate.run_suite(tiny_config("featnorm"), RealImages(real["all"]), real,
+                       str(tmp_path))
+  with pytest.raises(ValueError, match="needs cas, which is not registered "
+                                       "before it"):
+    registry.check((toy,) + registry.EXPERIMENTS)
+  with pytest.raises(ValueError, match="repeat"):
+    registry.check(registry.EXPERIMENTS + registry.EXPERIMENTS[:1])
+
+
 def test_errors_name_the_problem(real, tmp_path):
   config = tiny_config()
 
@@ -366,14 +413,14 @@ def test_vgg19_detector_gets_16px_images_resized(tmp_path, monkeypatch):
   real16 = evaluate.load_real(evaluate.resolve_data_config(config, None))
   sizes = []
 
-  def fake_fit(config, x_tr, y_tr, x_te, y_te, seed, prefix, size):
+  def fake_fit(ctx, x_tr, y_tr, x_te, y_te, prefix, size):
     sizes.append((x_tr.shape[1], size))
     pred = np.ones_like(y_te)
-    out = evaluate._report_block(y_te, pred, ["generated", "real"])  # pylint: disable=protected-access
+    out = common.report_block(y_te, pred, ["generated", "real"])
     out.update(balanced_accuracy=0.5, one_class=True, history={},
                train_steps=0, epochs=0)
     return out
-  monkeypatch.setattr(evaluate, "_fit_detector", fake_fit)
+  monkeypatch.setattr(realfake, "fit_detector", fake_fit)
   rep = evaluate.run_suite(config, RealImages(real16["all"]), real16,
                            str(tmp_path))
   assert sizes == [(16, 32)]
@@ -432,18 +479,25 @@ def test_test_presets_compose(tmp_path):
 def test_real_data_fits_are_reused_within_a_process(real, tmp_path):
   """A sweep evaluates many runs on the same real images: the CAS classifier
   is fitted once per process, and reusing it changes no number."""
-  evaluate._REAL_FITS.clear()
+  fits = evaluate.Cache()
   config = tiny_config("cas")
   reps = [evaluate.run_suite(config, RealImages(real["all"]), real,
-                             str(tmp_path / str(i))) for i in range(2)]
+                             str(tmp_path / str(i)), cache=fits)
+          for i in range(2)]
   first, second = (r["experiments"]["cas"] for r in reps)
   assert (first["fit_reused"], second["fit_reused"]) == (False, True)
   assert reps[0]["cas_accuracy"] == reps[1]["cas_accuracy"]
   assert first["history"] == second["history"]
+  # A run handed its own cache fits again; by default a process shares one.
+  other = evaluate.run_suite(config, RealImages(real["all"]), real,
+                             str(tmp_path / "other"), cache=evaluate.Cache())
+  assert not other["experiments"]["cas"]["fit_reused"]
+  assert other["cas_accuracy"] == reps[0]["cas_accuracy"]
+  assert evaluate.default_cache() is evaluate.default_cache()
   # Other images (or labels) are another fit.
   x, y = real["train"].images, real["train"].labels
-  assert evaluate._digest(x, y) == evaluate._digest(x.copy(), y.copy())
-  assert evaluate._digest(x, y) != evaluate._digest(x, np.roll(y, 1))
+  assert cache_lib.digest(x, y) == cache_lib.digest(x.copy(), y.copy())
+  assert cache_lib.digest(x, y) != cache_lib.digest(x, np.roll(y, 1))
 
 
 def test_eval_generator_chooses_ema_or_raw_weights(tmp_path):
