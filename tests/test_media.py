@@ -192,6 +192,6 @@ def test_overfit_onset_needs_a_lasting_gap():
   def rows(gaps):
     return [{"step": 50 * (i + 1), "d_train_acc": 0.9,
              "d_val_acc": 0.9 - g} for i, g in enumerate(gaps)]
-  assert train_loop.overfit_onset(rows([0, 0.2, 0, 0.1, 0.15, 0.3])) == 200
+  assert train_loop.overfit_onset(rows([0, 0.2, 0, 0.12, 0.15, 0.3])) == 200
   assert train_loop.overfit_onset(rows([0, 0.2, 0.2, 0, 0.2])) is None
   assert train_loop.overfit_onset([{"step": 50, "d_loss": 1.0}]) is None
