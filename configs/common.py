@@ -42,7 +42,8 @@ def data_config() -> ml_collections.ConfigDict:
   # Where the training set lives while training (sigjax/train_loop.py):
   # 'auto' keeps it resident on the device when it fits (a quarter of the
   # device's memory; on CPU at most 4 GiB) and draws each batch there,
-  # inside the jitted step; True insists, False feeds batches from the host.
+  # inside the jitted step; 'true' insists, 'false' feeds batches from the
+  # host.
   d.on_device = "auto"
   # Order of the training batches: 'permutation' (a jax.random permutation
   # per epoch, seeded by config.seed, the same on the host and the device

@@ -158,6 +158,8 @@ RESIDENT_SHARE = 0.25
 # ... or, on CPU (the "device" is host memory, which XLA does not report),
 # at most this many bytes.
 RESIDENT_CPU_BYTES = 4 << 30
+_ON_DEVICE = {"auto": "auto", "true": True, "yes": True, "1": True,
+              "false": False, "no": False, "0": False}
 
 
 def _resident_budget(device) -> tuple:
@@ -181,7 +183,8 @@ def resolve_data_path(config, data, mesh) -> tuple:
   there, ``sigjax.train.make_loop_step``) or batches come from the host,
   with a one-line reason for the log.
 
-  ``config.data.on_device``: True or False decide; 'auto' (the default)
+  ``config.data.on_device``: 'true' or 'false' (or the bools) decide;
+  'auto' (the default)
   keeps it resident when it *fits*: images and labels together take at most
   ``RESIDENT_SHARE`` (a quarter) of one device's memory as the device
   reports it, or on CPU, whose device memory is the host's RAM,
@@ -194,22 +197,23 @@ def resolve_data_path(config, data, mesh) -> tuple:
     raise data_lib.DataError(
         f"config.data.batch_order={order!r}: use one of "
         f"{', '.join(batch_order.BATCH_ORDERS)}")
-  choice = config.data.get("on_device", "auto")
-  if choice not in ("auto", True, False):
-    raise data_lib.DataError(f"config.data.on_device={choice!r}: use 'auto', "
-                             "True or False")
+  given = config.data.get("on_device", "auto")
+  choice = _ON_DEVICE.get(str(given).lower())
+  if choice is None:
+    raise data_lib.DataError(f"config.data.on_device={given!r}: use 'auto', "
+                             "'true' or 'false'")
   if order == batch_order.LEGACY_BATCH_ORDER:
     return False, ("batch order 'index_shuffle' (the run's config.json "
                    "predates data.batch_order) is drawn by tf.data")
   size = data.images.nbytes + data.labels.nbytes
-  if choice is not True and choice is not False:
+  if choice == "auto":
     budget, source = _resident_budget(mesh.devices.flat[0])
     if size <= budget:
       return True, (f"{size / 2**20:.1f} MiB fits in {budget / 2**20:.0f} "
                     f"MiB ({source}; data.on_device='auto')")
     return False, (f"{size / 2**20:.1f} MiB exceeds {budget / 2**20:.0f} "
                    f"MiB ({source}; data.on_device='auto')")
-  return choice, f"data.on_device={choice} ({size / 2**20:.1f} MiB)"
+  return choice, f"data.on_device={given!r} ({size / 2**20:.1f} MiB)"
 
 
 def steps_per_dispatch(config, resident: bool) -> int:
