@@ -134,8 +134,11 @@ class SigjaxImpl(Impl):
         return jax.lax.scan(body, state, None, length=scan)
       rep = parallel.replicated(mesh)
       data = parallel.batch_sharding(mesh)
+      # The same compiler options as the single step (before 2026-12-03
+      # the scan was compiled without them: YNNPACK convolutions).
       jitted = jax.jit(multi, in_shardings=(rep, data, data),
-                       out_shardings=(rep, rep), donate_argnums=(0,))
+                       out_shardings=(rep, rep), donate_argnums=(0,),
+                       compiler_options=parallel.compiler_options(config))
     else:
       jitted = train_lib.jit_train_step(config, num_classes, mesh)
     t = time.perf_counter()

@@ -11,6 +11,21 @@ workdir first compares its ``config.json`` with ``config``
 ``WorkdirMismatchError``, nothing touched), then restores the newest readable
 checkpoint, moving unreadable checkpoints and unfinished saves aside
 (``sigjax.checkpoint.restore_latest``).
+
+The loop never waits for the device between boundaries. When the training
+set fits on the device (``resolve_data_path``; ``config.data.on_device``)
+it is placed there once, replicated, and every step draws its global batch
+inside the jitted step from (config.seed, step) (``data.batch_order``
+'permutation', ``sigjax.batch_order``; each device gathers its own rows);
+otherwise batches come from the host (the same order, or tf.data's
+'index_shuffle' for runs whose config.json predates ``batch_order``). The
+step adds its metrics to float32 sums on the device
+(``sigjax.train.make_loop_step``); they are read once per log interval, and
+at checkpoint, sample and stop boundaries, where a non-finite metric stops
+the run (naming the first bad step) before anything is saved.
+``train.steps_per_dispatch`` = k runs k steps per compiled call on the
+device path, the last call before a boundary shortened so that none
+crosses it. ``log_interval`` is the one place a log row is written.
 """
 
 import collections
