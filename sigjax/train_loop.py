@@ -292,6 +292,8 @@ def run(config, workdir: str):
   os.makedirs(os.path.join(workdir, "samples"), exist_ok=True)
 
   data = data_lib.load(config.data, config.data.split)
+  if common.gan_option(config, "model", "medium_conditioning", False):
+    data = data_lib.medium_conditioned(data, common.media_list(config.data))
   num_classes = data.num_classes
   logging.info("Data: %d images, %d classes (%s) from %s.", len(data.labels),
                num_classes, ", ".join(data.class_names), data.source)
@@ -302,6 +304,9 @@ def run(config, workdir: str):
                jax.process_count())
   meta = {"class_names": list(data.class_names), "num_classes": num_classes,
           "image_size": config.data.image_size, "config": _config_dict(config)}
+  if "condition_media" in data.meta:  # labels = medium * names + name
+    meta.update(condition_names=data.meta["condition_names"],
+                condition_media=data.meta["condition_media"])
 
   def check_meta(old_meta):
     if list(old_meta.get("class_names", meta["class_names"])) != \
