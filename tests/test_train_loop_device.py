@@ -181,7 +181,8 @@ def test_device_path_resumes_exactly_and_dispatch_keeps_boundaries(tmp_path):
   assert k3_rows[1]["d_loss"] == pytest.approx(
       (one[2]["d_loss"] + one[3]["d_loss"]) / 2, rel=1e-6)
   assert set(one[0]) == {"step", "d_loss", "g_loss", "d_real_acc",
-                         "d_fake_acc", "steps_per_sec", "images_per_sec"}
+                         "d_fake_acc", "steps_per_sec", "images_per_sec",
+                         *train_loop._PROBED}  # pylint: disable=protected-access
 
 
 def test_old_config_json_resumes_on_the_host_with_its_order(tmp_path):
