@@ -150,8 +150,8 @@ def base_config() -> ml_collections.ConfigDict:
   t.lr_decay_steps = 0
   # Train steps per compiled call on the device-resident path (a loop over
   # the step inside one executable); a call never crosses a log, sample,
-  # checkpoint or stop boundary. 1 = one call per step (measured fastest on
-  # CPU, docs/performance_loop.md).
+  # checkpoint or stop boundary. 1 = one call per step (k > 1 is bitwise
+  # the same run; not measured faster on CPU, docs/performance_loop.md).
   t.steps_per_dispatch = 1
 
   config.compilation_cache_dir = ""  # '' = <workdir>/../.jax_cache
