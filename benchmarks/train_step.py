@@ -134,8 +134,11 @@ class SigjaxImpl(Impl):
         return jax.lax.scan(body, state, None, length=scan)
       rep = parallel.replicated(mesh)
       data = parallel.batch_sharding(mesh)
+      # The same compiler options as the single step (before 2026-12-03
+      # the scan was compiled without them: YNNPACK convolutions).
       jitted = jax.jit(multi, in_shardings=(rep, data, data),
-                       out_shardings=(rep, rep), donate_argnums=(0,))
+                       out_shardings=(rep, rep), donate_argnums=(0,),
+                       compiler_options=parallel.compiler_options(config))
     else:
       jitted = train_lib.jit_train_step(config, num_classes, mesh)
     t = time.perf_counter()
@@ -204,7 +207,8 @@ def _cast(old, value: str):
 
 def main(argv=None):
   p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-  p.add_argument("--preset", default="paper", choices=["paper", "cpu", "test"])
+  p.add_argument("--preset", default="paper",
+                 choices=["paper", "cpu", "quality", "quality_gpu", "test"])
   p.add_argument("--batch", type=int, default=0, help="0 = the preset's")
   p.add_argument("--steps", type=int, default=3, help="steps per round")
   p.add_argument("--rounds", type=int, default=3)

@@ -39,6 +39,18 @@ def data_config() -> ml_collections.ConfigDict:
   d.num_classes = 10
   d.synthetic_per_class = 100
   d.prefetch = 2
+  # Where the training set lives while training (sigjax/train_loop.py):
+  # 'auto' keeps it resident on the device when it fits (a quarter of the
+  # device's memory; on CPU at most 4 GiB) and draws each batch there,
+  # inside the jitted step; 'true' insists, 'false' feeds batches from the
+  # host.
+  d.on_device = "auto"
+  # Order of the training batches: 'permutation' (a jax.random permutation
+  # per epoch, seeded by config.seed, the same on the host and the device
+  # path) or 'index_shuffle' (tf.data's, the only order before 2026-12-03;
+  # host path only). A resumed workdir keeps the order its config.json
+  # names; a config.json without this field resumes with 'index_shuffle'.
+  d.batch_order = "permutation"
   return d
 
 
@@ -137,6 +149,11 @@ def base_config() -> ml_collections.ConfigDict:
   # step lr_decay_start (pix2pix/CycleGAN); 0 steps = off.
   t.lr_decay_start = 0
   t.lr_decay_steps = 0
+  # Train steps per compiled call on the device-resident path (a loop over
+  # the step inside one executable); a call never crosses a log, sample,
+  # checkpoint or stop boundary. 1 = one call per step (k > 1 is bitwise
+  # the same run; not measured faster on CPU, docs/performance_loop.md).
+  t.steps_per_dispatch = 1
 
   config.compilation_cache_dir = ""  # '' = <workdir>/../.jax_cache
   # XLA:CPU convolutions: 'eigen' (XLA's own, measured fastest) or 'ynnpack'

@@ -394,6 +394,42 @@ def global_batch_indices(step, n: int, batch_size: int, seed: int,
       rounds=4)
 
 
+def permutation_batches(data: SignatureData, batch_size: int, seed: int,
+                        start_step: int = 0,
+                        process_index: Optional[int] = None,
+                        process_count: Optional[int] = None):
+  """The 'permutation' order fed from the host: an infinite iterator of this
+  process's rows of every global batch from ``start_step`` on, as numpy
+  (images, labels) like ``train_dataset``'s. The indices are the ones
+  ``sigjax.batch_order.permutation_batch_indices`` gives on the device
+  (computed by JAX on the CPU; threefry and JAX's stable sort are the same
+  on every backend), so a run may move between the host and the device
+  path and stay exact.
+  """
+  import jax  # pylint: disable=g-import-not-at-top
+  from sigjax import batch_order  # pylint: disable=g-import-not-at-top
+  n = len(data)
+  if n == 0:
+    raise DataError(f"no images to train on ({data.source})")
+  pi, pc = _process(process_index, process_count)
+  if batch_size < 1 or batch_size % pc:
+    raise ValueError(f"batch_size={batch_size} must be a positive multiple "
+                     f"of the process count ({pc})")
+  local = batch_size // pc
+  cpu = jax.local_devices(backend="cpu")[0]
+  key = jax.device_put(batch_order.order_key(seed), cpu)
+  indices = jax.jit(lambda k, s: batch_order.permutation_batch_indices(
+      k, s, n, batch_size))
+  images = np.asarray(data.images, np.float32)
+  labels = np.asarray(data.labels, np.int32)
+  step = int(start_step)
+  while True:
+    idx = np.asarray(indices(key, jax.device_put(np.int32(step), cpu)))
+    idx = idx[pi * local:(pi + 1) * local]
+    yield images[idx], labels[idx]
+    step += 1
+
+
 def train_dataset(data: SignatureData, batch_size: int, seed: int,
                   start_step: int = 0, process_index: Optional[int] = None,
                   process_count: Optional[int] = None,

@@ -104,6 +104,7 @@ import optax
 
 from configs import common
 from sigjax import augment as augment_lib
+from sigjax import batch_order
 from sigjax import losses
 from sigjax import parallel
 from sigjax.models import cgan
@@ -452,6 +453,120 @@ def make_d_probe(config, num_classes: int):
     logits = disc.apply(variables, images, labels)
     return jnp.mean((logits > 0).astype(jnp.float32)), jnp.mean(logits)
   return probe
+
+
+# Metrics reported at their latest value, not averaged over a log interval.
+LATEST_METRICS = ("ada_p",)
+NO_BAD_STEP = 2 ** 31 - 1  # ``bad_step`` while every step was finite
+
+
+def init_metric_sums(metric_names) -> dict:
+  """The device-side metrics of a log interval: a float32 sum per metric
+  (the latest value for ``LATEST_METRICS``) and ``bad_step``, the first step
+  whose metrics were not all finite (``NO_BAD_STEP`` while none was)."""
+  names = sorted(metric_names)
+  zero = lambda: jnp.zeros((), jnp.float32)
+  return {"sums": {k: zero() for k in names if k not in LATEST_METRICS},
+          "latest": {k: zero() for k in names if k in LATEST_METRICS},
+          "bad_step": jnp.full((), NO_BAD_STEP, jnp.int32)}
+
+
+def accumulate_metrics(acc: dict, metrics: dict, step) -> dict:
+  """``acc`` with one step's ``metrics`` added; ``step`` is the step just
+  taken (1-based, ``state.step`` after it)."""
+  values = {k: jnp.asarray(v, jnp.float32) for k, v in metrics.items()}
+  finite = jnp.all(jnp.stack([jnp.isfinite(v) for v in values.values()]))
+  bad = jnp.where(finite | (acc["bad_step"] != NO_BAD_STEP),
+                  acc["bad_step"], step.astype(jnp.int32))
+  return {"sums": {k: s + values[k] for k, s in acc["sums"].items()},
+          "latest": {k: values[k] for k in acc["latest"]},
+          "bad_step": bad}
+
+
+def metric_names(config, num_classes: int, state) -> tuple:
+  """The names of the metrics ``make_train_step`` returns (traced only)."""
+  size = config.data.image_size
+  b = real_batch_size(config)
+  shapes = jax.eval_shape(
+      make_train_step(config, num_classes), state,
+      jax.ShapeDtypeStruct((b, size, size, 1), jnp.float32),
+      jax.ShapeDtypeStruct((b,), jnp.int32))[1]
+  return tuple(sorted(shapes))
+
+
+def make_loop_step(config, num_classes: int, resident_size: int = 0,
+                   sharding=None):
+  """The train loop's step: ``make_train_step`` plus the metric sums.
+
+  ``resident_size`` = 0 (batches fed from the host):
+    ``(state, acc, images, labels) -> (state, acc, step)``.
+  ``resident_size`` = n > 0 (the training set resident on the device):
+    ``(state, acc, all_images, all_labels, count) -> (state, acc, step)``
+    takes ``count`` steps (``count`` = None: exactly one, no loop), each
+    drawing its global batch from (config.seed, step) with
+    ``sigjax.batch_order.permutation_batch_indices`` and gathering it from the
+    resident arrays; ``sharding`` (the batch sharding) then splits it over
+    the mesh, so each device gathers its own rows.
+  ``step`` is the new ``state.step``, a small output that is not donated
+  (the loop polls it to show progress without waiting). ``acc`` is
+  ``init_metric_sums``'s pytree.
+  """
+  # Looked up at call time, so tests can replace make_train_step.
+  step_fn = make_train_step(config, num_classes)
+
+  def one(state, acc, images, labels):
+    state, metrics = step_fn(state, images, labels)
+    return state, accumulate_metrics(acc, metrics, state.step)
+
+  if not resident_size:
+    def host_step(state, acc, images, labels):
+      state, acc = one(state, acc, images, labels)
+      return state, acc, state.step
+    return host_step
+
+  key = batch_order.order_key(config.seed)
+  batch = real_batch_size(config)
+
+  def gathered(state, acc, all_images, all_labels):
+    idx = batch_order.permutation_batch_indices(key, state.step,
+                                                resident_size, batch)
+    images, labels = all_images[idx], all_labels[idx]
+    if sharding is not None:
+      images = jax.lax.with_sharding_constraint(images, sharding)
+      labels = jax.lax.with_sharding_constraint(labels, sharding)
+    return one(state, acc, images, labels)
+
+  def resident_step(state, acc, all_images, all_labels, count=None):
+    if count is None:
+      state, acc = gathered(state, acc, all_images, all_labels)
+    else:
+      state, acc = jax.lax.fori_loop(
+          0, count, lambda _, c: gathered(*c, all_images, all_labels),
+          (state, acc))
+    return state, acc, state.step
+  return resident_step
+
+
+def jit_loop_step(config, num_classes: int, mesh, resident_size: int = 0,
+                  multi: bool = False):
+  """``make_loop_step`` compiled for ``mesh``: the state, the metric sums
+  and the resident data replicated, fed batches sharded over ``data``.
+  With ``multi`` (resident only) the step count is an argument: one
+  executable serves every chunk length. State and sums are donated."""
+  rep = parallel.replicated(mesh)
+  batch = parallel.batch_sharding(mesh)
+  fn = make_loop_step(config, num_classes, resident_size,
+                      batch if mesh.devices.size > 1 else None)
+  if not resident_size:
+    shardings = (rep, rep, batch, batch)
+  elif multi:
+    shardings = (rep, rep, rep, rep, rep)
+  else:
+    shardings = (rep, rep, rep, rep)
+    fn = lambda s, a, x, y, f=fn: f(s, a, x, y)
+  return jax.jit(fn, in_shardings=shardings, out_shardings=(rep, rep, rep),
+                 donate_argnums=(0, 1),
+                 compiler_options=parallel.compiler_options(config))
 
 
 def make_sampler(config, num_classes: int):

@@ -11,8 +11,24 @@ workdir first compares its ``config.json`` with ``config``
 ``WorkdirMismatchError``, nothing touched), then restores the newest readable
 checkpoint, moving unreadable checkpoints and unfinished saves aside
 (``sigjax.checkpoint.restore_latest``).
+
+The loop never waits for the device between boundaries. When the training
+set fits on the device (``resolve_data_path``; ``config.data.on_device``)
+it is placed there once, replicated, and every step draws its global batch
+inside the jitted step from (config.seed, step) (``data.batch_order``
+'permutation', ``sigjax.batch_order``; each device gathers its own rows);
+otherwise batches come from the host (the same order, or tf.data's
+'index_shuffle' for runs whose config.json predates ``batch_order``). The
+step adds its metrics to float32 sums on the device
+(``sigjax.train.make_loop_step``); they are read once per log interval, and
+at checkpoint, sample and stop boundaries, where a non-finite metric stops
+the run (naming the first bad step) before anything is saved.
+``train.steps_per_dispatch`` = k runs k steps per compiled call on the
+device path, the last call before a boundary shortened so that none
+crosses it. ``log_interval`` is the one place a log row is written.
 """
 
+import collections
 import json
 import math
 import os
@@ -25,6 +41,7 @@ import jax
 import numpy as np
 
 from configs import common
+from sigjax import batch_order
 from sigjax import checkpoint as ckpt
 from sigjax import console
 from sigjax import data as data_lib
@@ -64,7 +81,7 @@ class _StopFlag:
 
 
 # Metrics logged at their latest value, not averaged over the log window.
-_LATEST = ("ada_p",)
+_LATEST = train_lib.LATEST_METRICS
 # The overfitting probe's metrics (OverfitProbe): measured at log steps only.
 _PROBED = ("d_val_acc", "d_train_acc", "d_val_logit", "d_train_logit")
 
@@ -175,6 +192,111 @@ def make_probe(config, num_classes, train_data, mesh):
   return probe
 
 
+# The training set stays on the device when it takes at most this share of
+# the device's memory (GPU/TPU: ``memory_stats()['bytes_limit']``) ...
+RESIDENT_SHARE = 0.25
+# ... or, on CPU (the "device" is host memory, which XLA does not report),
+# at most this many bytes.
+RESIDENT_CPU_BYTES = 4 << 30
+_ON_DEVICE = {"auto": "auto", "true": True, "yes": True, "1": True,
+              "false": False, "no": False, "0": False}
+
+
+def _resident_budget(device) -> tuple:
+  """(bytes the resident training set may take on ``device``, where the
+  figure comes from)."""
+  if device.platform == "cpu":
+    return RESIDENT_CPU_BYTES, "the CPU limit"
+  try:
+    limit = (device.memory_stats() or {}).get("bytes_limit")
+  except Exception:  # pylint: disable=broad-except
+    limit = None
+  if not limit:
+    return RESIDENT_CPU_BYTES, "no memory figure from the device"
+  return int(limit * RESIDENT_SHARE), (
+      f"{RESIDENT_SHARE:.0%} of {limit / 2**30:.1f} GiB")
+
+
+def resolve_data_path(config, data, mesh) -> tuple:
+  """(resident, reason): whether the training set lives on the device
+  (replicated on every device of ``mesh``; each step gathers its batch
+  there, ``sigjax.train.make_loop_step``) or batches come from the host,
+  with a one-line reason for the log.
+
+  ``config.data.on_device``: 'true' or 'false' (or the bools) decide;
+  'auto' (the default)
+  keeps it resident when it *fits*: images and labels together take at most
+  ``RESIDENT_SHARE`` (a quarter) of one device's memory as the device
+  reports it, or on CPU, whose device memory is the host's RAM,
+  ``RESIDENT_CPU_BYTES`` (4 GiB). The cross-media paper split is 10.6 MB.
+  The 'index_shuffle' batch order (runs started before 2026-12-03) has no
+  device form: those runs always take the host path.
+  """
+  order = config.data.get("batch_order", batch_order.LEGACY_BATCH_ORDER)
+  if order not in batch_order.BATCH_ORDERS:
+    raise data_lib.DataError(
+        f"config.data.batch_order={order!r}: use one of "
+        f"{', '.join(batch_order.BATCH_ORDERS)}")
+  given = config.data.get("on_device", "auto")
+  choice = _ON_DEVICE.get(str(given).lower())
+  if choice is None:
+    raise data_lib.DataError(f"config.data.on_device={given!r}: use 'auto', "
+                             "'true' or 'false'")
+  if order == batch_order.LEGACY_BATCH_ORDER:
+    return False, ("batch order 'index_shuffle' (the run's config.json "
+                   "predates data.batch_order) is drawn by tf.data")
+  size = data.images.nbytes + data.labels.nbytes
+  if choice == "auto":
+    budget, source = _resident_budget(mesh.devices.flat[0])
+    if size <= budget:
+      return True, (f"{size / 2**20:.1f} MiB fits in {budget / 2**20:.0f} "
+                    f"MiB ({source}; data.on_device='auto')")
+    return False, (f"{size / 2**20:.1f} MiB exceeds {budget / 2**20:.0f} "
+                   f"MiB ({source}; data.on_device='auto')")
+  return choice, f"data.on_device={given!r} ({size / 2**20:.1f} MiB)"
+
+
+def steps_per_dispatch(config, resident: bool) -> int:
+  """``config.train.steps_per_dispatch`` (validated); 1 on the host path,
+  where every step needs its batch from the host."""
+  k = config.train.get("steps_per_dispatch", 1)
+  if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+    raise ValueError(f"train.steps_per_dispatch={k!r}: must be an integer "
+                     ">= 1")
+  if k > 1 and not resident:
+    logging.info("train.steps_per_dispatch=%d needs the training set on the "
+                 "device; taking one step per call.", k)
+    return 1
+  return k
+
+
+def batch_order_of_run(config, workdir: str):
+  """``config`` with the batch order the run in ``workdir`` began with.
+
+  A run keeps its batch order, so it resumes exactly: its ``config.json``
+  names it, or (written before ``data.batch_order`` existed) implies the
+  only order there was, 'index_shuffle'. A new workdir keeps ``config``'s.
+  """
+  path = os.path.join(workdir, "config.json")
+  saved = batch_order.LEGACY_BATCH_ORDER
+  if os.path.isfile(path):
+    try:
+      with open(path) as f:
+        saved = json.load(f).get("data", {}).get(
+            "batch_order", batch_order.LEGACY_BATCH_ORDER)
+    except (OSError, ValueError):
+      pass
+  now = config.data.get("batch_order", batch_order.LEGACY_BATCH_ORDER)
+  if saved == now:
+    return config
+  logging.info("Resuming with data.batch_order=%r, the order this run began "
+               "with (the config gives %r).", saved, now)
+  config = config.copy_and_resolve_references()
+  with config.unlocked():
+    config.data.batch_order = saved
+  return config
+
+
 def run(config, workdir: str):
   """Trains (or resumes) ``config`` in ``workdir``; returns the final state."""
   parallel.maybe_initialize_distributed()
@@ -191,6 +313,7 @@ def run(config, workdir: str):
     except ckpt.WorkdirMismatchError:
       manager.close()
       raise
+    config = batch_order_of_run(config, workdir)
   os.makedirs(os.path.join(workdir, "samples"), exist_ok=True)
 
   data = data_lib.load(config.data, config.data.split)
@@ -244,14 +367,48 @@ def run(config, workdir: str):
     manager.close()
     return state
 
-  step_fn = train_lib.jit_train_step(config, num_classes, mesh)
   probe = make_probe(config, num_classes, data, mesh)
   sampler = train_lib.make_sampler(config, num_classes)
   z_fixed, y_fixed = train_lib.fixed_noise(config, num_classes)
+  resident, reason = resolve_data_path(config, data, mesh)
+  order = config.data.get("batch_order", batch_order.LEGACY_BATCH_ORDER)
+  per_call = steps_per_dispatch(config, resident)
+  logging.info("Training data: %s (%s); batch order %r%s.",
+               "resident on the device" if resident else "fed from the host",
+               reason, order,
+               f"; {per_call} steps per call" if per_call > 1 else "")
   # With train.d_steps = k a step consumes k real batches (one per D update).
-  batches = data_lib.train_dataset(
-      data, train_lib.real_batch_size(config), seed=config.seed,
-      start_step=start).as_numpy_iterator()
+  real_batch = train_lib.real_batch_size(config)
+  # Host copies: each log interval starts from fresh device buffers (the
+  # step donates the sums it is given).
+  acc0 = jax.tree.map(np.asarray, train_lib.init_metric_sums(
+      train_lib.metric_names(config, num_classes, state)))
+  if resident:
+    step_fn = train_lib.jit_loop_step(config, num_classes, mesh, len(data),
+                                      multi=per_call > 1)
+    all_data = parallel.replicate(
+        (np.asarray(data.images, np.float32),
+         np.asarray(data.labels, np.int32)), mesh)
+
+    def dispatch(state, acc, count):
+      if per_call > 1:
+        return step_fn(state, acc, *all_data,
+                       parallel.replicate(np.int32(count), mesh))
+      return step_fn(state, acc, *all_data)
+  else:
+    step_fn = train_lib.jit_loop_step(config, num_classes, mesh)
+    if order == batch_order.LEGACY_BATCH_ORDER:
+      batches = data_lib.train_dataset(
+          data, real_batch, seed=config.seed,
+          start_step=start).as_numpy_iterator()
+    else:
+      batches = data_lib.permutation_batches(data, real_batch, config.seed,
+                                             start_step=start)
+
+    def dispatch(state, acc, count):
+      del count  # always 1 here
+      return step_fn(state, acc, *parallel.shard_batch(next(batches), mesh))
+
   writer = metric_writers.create_default_writer(
       workdir, just_logging=not is_main, asynchronous=True)
 
@@ -268,93 +425,118 @@ def run(config, workdir: str):
                   os.path.join(workdir, "samples", f"step_{step}.png"),
                   title=f"step {step}")
 
-  window = {"sums": {}, "n": 0, "t0": time.time(), "start": start}
+  window = {"t0": time.time(), "start": start}
   jsonl = open(metrics_path, "a") if is_main else None
   progress = console.Progress(t.steps, title="train", unit="step",
                               start=start, items_per_unit=t.batch_size,
                               enabled=is_main)
 
-  def consume(step, metrics):
-    """Checks one step's metrics and logs every ``log_every`` steps."""
-    metrics = {k: float(v) for k, v in jax.device_get(metrics).items()}
-    probed = {k: metrics.pop(k) for k in list(metrics) if k in _PROBED}
-    bad = [k for k, v in metrics.items() if not math.isfinite(v)]
-    if bad:
+  def read_window(step, acc):
+    """The interval's metric sums on the host (the one read of device
+    values between log boundaries); raises NonFiniteLossError when a step
+    of the interval had a non-finite metric."""
+    host = parallel.to_host(acc)
+    bad_step = int(host["bad_step"])
+    if bad_step != train_lib.NO_BAD_STEP:
+      values = {**host["sums"], **host["latest"]}
+      bad = sorted(k for k, v in values.items() if not math.isfinite(v))
       raise train_lib.NonFiniteLossError(
-          f"Non-finite {', '.join(bad)} at step {step} "
-          f"({metrics}); stopping. The last good checkpoint is step "
+          f"Non-finite {', '.join(bad) or 'metrics'} at step {bad_step} "
+          f"(the first in the log interval of steps {acc_start + 1}"
+          f"-{step}); stopping. The last good checkpoint is step "
           f"{manager.latest_step()} in {ckpt.checkpoint_dir(workdir)}.")
-    for k, v in metrics.items():
-      window["sums"][k] = window["sums"].get(k, 0.0) + v
-    window["n"] += 1
-    if step % t.log_every == 0 or step == t.steps:
-      now = time.time()
-      rate = (step - window["start"]) / max(now - window["t0"], 1e-9)
-      row = {k: v / window["n"] for k, v in window["sums"].items()}
-      row.update({k: metrics[k] for k in _LATEST if k in metrics})
-      row.update(probed)
-      row.update(steps_per_sec=rate, images_per_sec=rate * t.batch_size)
-      writer.write_scalars(step, row)
-      if jsonl:
-        jsonl.write(json.dumps({"step": step, **row}) + "\n")
-        jsonl.flush()
-      # The console shows the progress display instead of this line.
-      logging.info("step %d/%d  d_loss %.4f  g_loss %.4f  D(real) acc %.2f  "
-                   "D(fake) acc %.2f  %.2f steps/s%s", step, t.steps,
-                   row["d_loss"], row["g_loss"], row["d_real_acc"],
-                   row["d_fake_acc"], rate,
-                   (f"  ada_p {row['ada_p']:.3f}" if "ada_p" in row else "")
-                   + (f"  D acc train/val reals {row['d_train_acc']:.2f}/"
-                      f"{row['d_val_acc']:.2f}" if "d_val_acc" in row
-                      else ""),
-                   extra=console.FILE_ONLY)
-      shown = {"d_loss": row["d_loss"], "g_loss": row["g_loss"],
-               # D's accuracy on each side, not its output: "D(fake)" read
-               # as a probability made 0.98 look like a fooled D.
-               "D acc real": row["d_real_acc"],
-               "D acc fake": row["d_fake_acc"]}
-      if "d_val_acc" in row:  # held-out reals: memorising shows as a gap
-        shown["D acc train/val"] = (f"{row['d_train_acc']:.2f}/"
-                                    f"{row['d_val_acc']:.2f}")
-      if "ada_p" in row:
-        shown["ada_p"] = row["ada_p"]
-      progress.update(step, shown, log=True)
-      window.update(sums={}, n=0, t0=now, start=step)
-    else:
-      progress.update(step)
+    return host
 
-  pending = None
+  def log_interval(step, row):
+    """Writes one log interval's row (metrics.jsonl, TensorBoard, the log
+    file and the progress display): the one place per log boundary."""
+    writer.write_scalars(step, row)
+    if jsonl:
+      jsonl.write(json.dumps({"step": step, **row}) + "\n")
+      jsonl.flush()
+    # The console shows the progress display instead of this line.
+    logging.info("step %d/%d  d_loss %.4f  g_loss %.4f  D(real) acc %.2f  "
+                 "D(fake) acc %.2f  %.2f steps/s%s", step, t.steps,
+                 row["d_loss"], row["g_loss"], row["d_real_acc"],
+                 row["d_fake_acc"], row["steps_per_sec"],
+                 (f"  ada_p {row['ada_p']:.3f}" if "ada_p" in row else "")
+                 + (f"  D acc train/val reals {row['d_train_acc']:.2f}/"
+                    f"{row['d_val_acc']:.2f}" if "d_val_acc" in row
+                    else ""),
+                 extra=console.FILE_ONLY)
+    shown = {"d_loss": row["d_loss"], "g_loss": row["g_loss"],
+             # D's accuracy on each side, not its output: "D(fake)" read
+             # as a probability made 0.98 look like a fooled D.
+             "D acc real": row["d_real_acc"],
+             "D acc fake": row["d_fake_acc"]}
+    if "d_val_acc" in row:  # held-out reals: memorising shows as a gap
+      shown["D acc train/val"] = (f"{row['d_train_acc']:.2f}/"
+                                  f"{row['d_val_acc']:.2f}")
+    if "ada_p" in row:
+      shown["ada_p"] = row["ada_p"]
+    progress.update(step, shown, log=True)
+
+  def interval_row(step, host, n_steps):
+    """The host metrics row of the interval that ends at ``step``: means
+    over its ``n_steps`` steps, the latest values of ``_LATEST``, the D
+    overfitting probe's ``_PROBED`` (measured now, on the state at
+    ``step``) and the rate (from the interval's wall time)."""
+    row = {k: float(v) / n_steps for k, v in host["sums"].items()}
+    row.update({k: float(v) for k, v in host["latest"].items()})
+    if probe is not None:
+      row.update({k: float(v) for k, v in parallel.to_host(
+          probe(state)).items()})
+    now = time.time()
+    rate = (step - window["start"]) / max(now - window["t0"], 1e-9)
+    row.update(steps_per_sec=rate, images_per_sec=rate * t.batch_size)
+    window.update(t0=now, start=step)
+    return row
+
+  def next_boundary(step):
+    return min(t.steps, *((step // every + 1) * every for every in (
+        t.log_every, t.checkpoint_every, t.sample_every)))
+
+  acc = parallel.replicate(acc0, mesh)
+  acc_start = start  # the first step of the sums in ``acc`` is acc_start + 1
+  inflight = collections.deque()  # (step, its not-yet-ready step output)
   step = start
   t_first = time.time()
   try:
     with _StopFlag() as stop:
       while step < t.steps:
-        images, labels = next(batches)
-        state, metrics = step_fn(state, *parallel.shard_batch(
-            (images, labels), mesh))
-        step += 1
-        if probe is not None and (step % t.log_every == 0 or
-                                  step == t.steps):
-          metrics = {**metrics, **probe(state)}
-        if step == start + 1:
-          jax.block_until_ready(metrics)
-          logging.info("First step (compile + run) took %.1f s.",
+        count = min(per_call, next_boundary(step) - step)
+        state, acc, marker = dispatch(state, acc, count)
+        step += count
+        if step == start + count:
+          jax.block_until_ready(marker)
+          logging.info("First call (compile + run) took %.1f s.",
                        time.time() - t_first)
           window["t0"], window["start"] = time.time(), step
-        if pending is not None:
-          consume(*pending)  # the previous step, overlapped with this one
-        pending = (step, metrics)
+        # Progress without waiting: the steps the device has finished.
+        inflight.append((step, marker))
+        while inflight and inflight[0][1].is_ready():
+          progress.update(inflight.popleft()[0])
         done = step == t.steps or stop.signum is not None
-        if step % t.checkpoint_every == 0 or done:
-          consume(*pending)
-          pending = None
+        at_log = step % t.log_every == 0 or step == t.steps
+        at_checkpoint = step % t.checkpoint_every == 0 or done
+        at_sample = step % t.sample_every == 0 or step == t.steps
+        if not (at_log or at_checkpoint or at_sample or done):
+          continue
+        # A boundary: read the sums (checks that every step was finite
+        # before anything is saved).
+        inflight.clear()
+        host = read_window(step, acc)
+        if at_log:
+          log_interval(step, interval_row(step, host, step - acc_start))
+          acc, acc_start = parallel.replicate(acc0, mesh), step
+        else:
+          progress.update(step)
+        if at_checkpoint:
           save(step)
-        if step % t.sample_every == 0 or step == t.steps:
+        if at_sample:
           grid(step)
         if done:
           break
-      if pending is not None:
-        consume(*pending)
   finally:
     progress.close()
     manager.wait_until_finished()
