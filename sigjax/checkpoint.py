@@ -371,10 +371,20 @@ def check_same_run(workdir: str, config) -> None:
     return
   diffs = config_differences(saved, config)
   if diffs:
+    preset = saved.get("preset")
+    hint = ""
+    if preset and saved.get("job", "train") == "train" and preset != (
+        config.get("preset") if hasattr(config, "get") else None):
+      # Presets change names and recipes (CHANGELOG.md); say which one the
+      # workdir was trained with.
+      hint = (f" It was trained with preset {preset!r} "
+              f"(--config=configs/cgan.py:{preset} resumes it where that "
+              "preset still exists; CHANGELOG.md lists renamed presets).")
     raise WorkdirMismatchError(
         f"{os.path.abspath(workdir)} holds a run of a different config: "
-        + "; ".join(diffs) + ". Use a new --workdir for this config (or the "
-        "saved values to resume that run); nothing was moved or changed.")
+        + "; ".join(diffs) + "." + hint + " Use a new --workdir for this "
+        "config (or the saved values to resume that run); nothing was moved "
+        "or changed.")
 
 
 def read_meta(manager: ocp.CheckpointManager, steps) -> dict:

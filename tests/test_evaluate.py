@@ -229,7 +229,8 @@ def test_a_new_experiment_is_one_module_and_its_registration(
           "## Feature norms", "",
           f"{rep['experiments']['featnorm']['images']} generated images.",
           ""])
-  monkeypatch.setattr(registry, "EXPERIMENTS", registry.EXPERIMENTS + (toy,))
+  registered = registry.EXPERIMENTS
+  monkeypatch.setattr(registry, "EXPERIMENTS", registered + (toy,))
   rep = evaluate.run_suite(tiny_config("cas,featnorm"),
                            RealImages(real["all"]), real, str(tmp_path))
   assert rep["featnorm"] > 0 and rep["experiments"]["featnorm"]["images"] == 24
@@ -246,9 +247,9 @@ def test_a_new_experiment_is_one_module_and_its_registration(
                        str(tmp_path))
   with pytest.raises(ValueError, match="needs cas, which is not registered "
                                        "before it"):
-    registry.check((toy,) + registry.EXPERIMENTS)
+    registry.check((toy,) + registered)
   with pytest.raises(ValueError, match="repeat"):
-    registry.check(registry.EXPERIMENTS + registry.EXPERIMENTS[:1])
+    registry.check(registered + registered[:1])
 
 
 def test_errors_name_the_problem(real, tmp_path):
