@@ -7,9 +7,9 @@ Presets are chosen after a colon: ``--config=configs/cgan.py:paper``.
 * ``cpu`` (default): a schedule that shows class-conditional signatures on a
   2-core CPU in minutes; see BUILD_NOTES.md for how it departs from ``paper``.
 * ``quality``: the recipe for real work, chosen from the stroke-quality
-  sweeps (``ablations/stroke_quality.py``, ``ablations/stroke_ink.py``,
-  ``ablations/stroke_budget.py``, ``ablations/stroke_augment.py``,
-  ``ablations/stroke_width.py``,
+  sweeps (``ablations/stroke_quality/stroke_quality.py``, ``ablations/stroke_quality/stroke_ink.py``,
+  ``ablations/stroke_quality/stroke_budget.py``, ``ablations/stroke_quality/stroke_augment.py``,
+  ``ablations/stroke_quality/stroke_width.py``,
   BUILD_NOTES.md, issue 11): G learns ink coverage (``data.ink='coverage'``:
   the area-averaged image before the Otsu threshold; its output is
   thresholded the same way when it is scored or written), nearest resize +
@@ -57,7 +57,7 @@ def get_config(preset: str = "cpu") -> ml_collections.ConfigDict:
     t.ema_start = 1000 if preset == "quality" else 5000
     if preset == "quality":
       # G 64-32-16-1 at 2500 steps since the ninth session
-      # (ablations/stroke_width.py, the `long` row's step-2500 checkpoints;
+      # (ablations/stroke_quality/stroke_width.py, the `long` row's step-2500 checkpoints;
       # BUILD_NOTES.md "The narrow G over more steps"): over 3 seeds it
       # matches the eighth session's G at the paper's widths (128-64-32-1,
       # 2500 steps) within that G's own seed range, as the rule written
@@ -70,7 +70,7 @@ def get_config(preset: str = "cpu") -> ml_collections.ConfigDict:
       # (this G, 1500 steps) resume as they are and continue to 2500.
       m.gen_channels = (64, 32, 16, 1)
       # Twice the `cpu` preset's D (16, 32, 64, 64) since the fifth session
-      # (ablations/stroke_budget.py, quality_wide_d; BUILD_NOTES.md "The
+      # (ablations/stroke_quality/stroke_budget.py, quality_wide_d; BUILD_NOTES.md "The
       # wider D over three seeds"): over 3 seeds TSTR 0.84 vs 0.76, the
       # detector 0.96 vs 1.00, recall 0.79 vs 0.59, CAS 0.84 vs 0.91.
       # Workdirs of the earlier `:quality` resume with
@@ -87,7 +87,7 @@ def get_config(preset: str = "cpu") -> ml_collections.ConfigDict:
       t.sample_every = 500
       t.checkpoint_every = 500
     # R1 on real images in place of instance noise since the sixth session
-    # (ablations/stroke_augment.py, r1_no_noise; BUILD_NOTES.md
+    # (ablations/stroke_quality/stroke_augment.py, r1_no_noise; BUILD_NOTES.md
     # "Augmentation, residual blocks, R1"): over 3 seeds the detector
     # 0.88 vs 0.96, CAS 0.93 vs 0.84, TSTR level. gamma = 0.0002 *
     # size^2 / batch (the StyleGAN2-ADA heuristic): 0.0256 for `quality`,

@@ -1,6 +1,7 @@
 r"""Projection conditioning on ``:quality`` (issue 11, eleventh session)
 
-    python ablations/run.py --sweep=ablations/stroke_cond.py --workdir=OUT
+    python -m ablations.run --sweep=ablations/stroke_quality/stroke_cond.py \
+        --workdir=OUT
 
 Every ``:quality`` run so far conditions as the 2019 original did: the
 one-hot label joins z at G's input, and D sees it as a learnt 64x64 label
@@ -29,8 +30,34 @@ what gets more seeds and what the preset takes is in BUILD_NOTES.md
 ``cpu`` preset with every experiment but the multi-label one.
 """
 
-from ablations import stroke_overfit
-from ablations import stroke_smooth
+from ablations import bases
+
+# The base, as overrides on configs/cgan.py:paper (2019, unchanging):
+# :quality as of 2026-11-30 20:43 (G 64-32-16-1) at 5000 steps, every
+# checkpoint kept. Resolved, it is stroke_cond.base.json beside this file.
+BASE = {
+    "data.ink": "coverage",
+    "data.source": "cross_media",
+    "model.disc_channels": (32, 64, 128, 128),
+    "model.gen_channels": (64, 32, 16, 1),
+    "model.gen_kernel_size": 3,
+    "model.upsample": "resize_conv",
+    "preset": "quality",
+    "train.batch_size": 32,
+    "train.checkpoint_every": 500,
+    "train.ema_decay": 0.999,
+    "train.ema_start": 1000,
+    "train.keep_checkpoints": 20,
+    "train.log_every": 50,
+    "train.r1_gamma": 0.0256,
+    "train.sample_every": 500,
+    "train.steps": 5000,
+}
+
+# The evaluation of the rows since stroke_smooth.py.
+EVAL = {"preset": "cpu",
+        "overrides": {"eval.experiments":
+                      "cas,tstr,realfake,fid,prd,indep,strokes"}}
 
 VARIANTS = [
     ("proj", {"model.conditioning": "projection"}),
@@ -47,8 +74,8 @@ def get_sweep():
                      "the original's label map and one-hot, on :quality "
                      "for 5000 steps (cross-media paper data), alone or "
                      "with ADA.",
-      "base": stroke_overfit.base_config(),
+      "base": bases.on_paper(BASE),
       "variants": VARIANTS,
       "seeds": [0, 1, 2],
-      "eval": stroke_smooth.EVAL,
+      "eval": EVAL,
   }

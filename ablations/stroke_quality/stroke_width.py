@@ -1,7 +1,8 @@
 r"""G's width and the schedule, on a host where they fit (issue 11, eighth
 session)
 
-    python ablations/run.py --sweep=ablations/stroke_width.py --workdir=OUT
+    python -m ablations.run --sweep=ablations/stroke_quality/stroke_width.py \
+        --workdir=OUT
 
 Every earlier sweep of this issue ran on a 2-vCPU Zen 3 EPYC (AVX2), where
 the seventh session's ``configs/cgan.py:quality`` (coverage ink, nearest
@@ -16,7 +17,7 @@ in one place (batch, D, R1 and EMA as the preset):
 
 * ``g128``: G at the paper's widths (128-64-32-1; 0.66 s a step here),
   2500 steps (~28 min here). Its step-1500 checkpoint is scored too
-  (``ablations/evaluate_runs.py``-style, ``eval.checkpoint_step=1500``), to
+  (``ablations/tools/evaluate_runs.py``-style, ``eval.checkpoint_step=1500``), to
   separate width from schedule;
 * ``long``: ``:quality``'s G at 5000 steps (~26 min here). Its step-1500
   checkpoint is ``:quality`` itself (nothing in training depends on
@@ -24,7 +25,7 @@ in one place (batch, D, R1 and EMA as the preset):
 
 ``train.keep_checkpoints`` is raised so that the step-1500 checkpoints
 survive. The ninth session ran ``long`` (``--only=long``) and scored its
-step-2500 and step-3500 checkpoints too (``ablations/evaluate_runs.py
+step-2500 and step-3500 checkpoints too (``ablations/tools/evaluate_runs.py
 --checkpoint_step=N``): the narrow G at today's ``:quality`` schedule, and
 half-way to 5000 (BUILD_NOTES "The narrow G over more steps"); the preset
 has taken the narrow G at 2500 steps since. Evaluation: the ``cpu`` preset
@@ -32,22 +33,39 @@ with every experiment but the multi-label one (~4 min a run on the Zen 4
 host).
 """
 
-from ablations import stroke_smooth
+from ablations import bases
+
+# The base, as overrides on configs/cgan.py:paper (2019, unchanging):
+# :quality as of 2026-11-29 17:14 (G 64-32-16-1, 1500 steps), every checkpoint
+# kept. Resolved, it is stroke_width.base.json beside this file.
+BASE = {
+    "data.ink": "coverage",
+    "data.source": "cross_media",
+    "model.disc_channels": (32, 64, 128, 128),
+    "model.gen_channels": (64, 32, 16, 1),
+    "model.gen_kernel_size": 3,
+    "model.upsample": "resize_conv",
+    "preset": "quality",
+    "train.batch_size": 32,
+    "train.checkpoint_every": 500,
+    "train.ema_decay": 0.999,
+    "train.ema_start": 1000,
+    "train.keep_checkpoints": 20,
+    "train.log_every": 50,
+    "train.r1_gamma": 0.0256,
+    "train.sample_every": 500,
+    "train.steps": 1500,
+}
+
+# The evaluation of the rows since stroke_smooth.py.
+EVAL = {"preset": "cpu",
+        "overrides": {"eval.experiments":
+                      "cas,tstr,realfake,fid,prd,indep,strokes"}}
 
 VARIANTS = [
     ("g128", {"model.gen_channels": (128, 64, 32, 1), "train.steps": 2500}),
     ("long", {"train.steps": 5000}),
 ]
-
-
-def base_config():
-  """``:quality`` as the seventh session left it (G 64-32-16-1, 1500
-  steps; the preset took ``g128``'s G and steps from this sweep in the
-  eighth session, then ``long``'s step-2500 point in the ninth) on the
-  cross-media paper data, every checkpoint kept."""
-  base = stroke_smooth.base_config()
-  base.train.keep_checkpoints = 20
-  return base
 
 
 def get_sweep():
@@ -56,8 +74,8 @@ def get_sweep():
                      "training images, batch 32) on the faster host: G at "
                      "the paper's widths for 2500 steps, or :quality's G "
                      "for 5000 steps.",
-      "base": base_config(),
+      "base": bases.on_paper(BASE),
       "variants": VARIANTS,
       "seeds": [0, 1, 2],
-      "eval": stroke_smooth.EVAL,
+      "eval": EVAL,
   }

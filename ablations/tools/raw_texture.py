@@ -2,7 +2,7 @@ r"""Texture of generators' raw output, before the threshold, against real
 images of the same ink form: a check on the ``strokes`` experiment that
 needs no threshold and no network (issue 11, seventh session).
 
-    python ablations/raw_texture.py RUN [RUN ...] [--per_class=100] \
+    python -m ablations.tools.raw_texture RUN [RUN ...] [--per_class=100] \
         [--seed=0] [--out=table.md]
 
 For every RUN (a training workdir) the generator the evaluation scores (EMA
@@ -16,11 +16,6 @@ split, with the real train-vs-test 1-Wasserstein distance as the floor.
 """
 
 import os
-import sys
-
-_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if _REPO not in sys.path:
-  sys.path.insert(0, _REPO)
 
 from absl import app  # pylint: disable=g-import-not-at-top
 from absl import flags

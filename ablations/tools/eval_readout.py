@@ -1,6 +1,6 @@
 r"""Evaluates one training run with its trained (non-EMA) generator weights.
 
-    python ablations/eval_readout.py RUN OUT [experiments]
+    python -m ablations.tools.eval_readout RUN OUT [experiments]
 
 A run's EMA generator is only a read-out of training (it does not change
 what G and D learn), so the same run can be scored twice: by the ablation
@@ -8,12 +8,7 @@ runner with its EMA generator and by this script with the trained weights.
 Uses the ``cpu`` evaluation preset; ``experiments`` defaults to cas,fid,prd.
 """
 
-import os
 import sys
-
-_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if _REPO not in sys.path:
-  sys.path.insert(0, _REPO)
 
 
 def main(argv):

@@ -1,6 +1,7 @@
 r"""Decaying both learning rates to 0 (issue 11, eleventh session)
 
-    python ablations/run.py --sweep=ablations/stroke_lr_decay.py --workdir=OUT
+    python -m ablations.run --sweep=ablations/stroke_quality/stroke_lr_decay.py \
+        --workdir=OUT
 
 The trained (non-EMA) G of the ninth session's ``long`` run gets noisier
 with the steps (14.6-18.0 ink pieces per image at step 5000 against the
@@ -23,8 +24,34 @@ before any number.
 Evaluation: the ``cpu`` preset with every experiment but the multi-label one.
 """
 
-from ablations import stroke_overfit
-from ablations import stroke_smooth
+from ablations import bases
+
+# The base, as overrides on configs/cgan.py:paper (2019, unchanging):
+# :quality as of 2026-11-30 20:43 (G 64-32-16-1) at 5000 steps, every
+# checkpoint kept. Resolved, it is stroke_lr_decay.base.json beside this file.
+BASE = {
+    "data.ink": "coverage",
+    "data.source": "cross_media",
+    "model.disc_channels": (32, 64, 128, 128),
+    "model.gen_channels": (64, 32, 16, 1),
+    "model.gen_kernel_size": 3,
+    "model.upsample": "resize_conv",
+    "preset": "quality",
+    "train.batch_size": 32,
+    "train.checkpoint_every": 500,
+    "train.ema_decay": 0.999,
+    "train.ema_start": 1000,
+    "train.keep_checkpoints": 20,
+    "train.log_every": 50,
+    "train.r1_gamma": 0.0256,
+    "train.sample_every": 500,
+    "train.steps": 5000,
+}
+
+# The evaluation of the rows since stroke_smooth.py.
+EVAL = {"preset": "cpu",
+        "overrides": {"eval.experiments":
+                      "cas,tstr,realfake,fid,prd,indep,strokes"}}
 
 VARIANTS = [
     ("decay2500", {"train.steps": 2500, "train.lr_decay_start": 1500,
@@ -39,8 +66,8 @@ def get_sweep():
       "description": "Both learning rates decayed linearly to 0 over the "
                      "last steps of :quality (2500 steps) and of its "
                      "5000-step setting (cross-media paper data).",
-      "base": stroke_overfit.base_config(),
+      "base": bases.on_paper(BASE),
       "variants": VARIANTS,
       "seeds": [0, 1, 2],
-      "eval": stroke_smooth.EVAL,
+      "eval": EVAL,
   }

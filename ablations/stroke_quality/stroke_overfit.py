@@ -1,9 +1,10 @@
 r"""Stopping D from overfitting the 650 training images past step 3000
 (issue 11, tenth session)
 
-    python ablations/run.py --sweep=ablations/stroke_overfit.py --workdir=OUT
+    python -m ablations.run --sweep=ablations/stroke_quality/stroke_overfit.py \
+        --workdir=OUT
 
-The ninth session's ``long`` row (``ablations/stroke_width.py``: today's
+The ninth session's ``long`` row (``ablations/stroke_quality/stroke_width.py``: today's
 ``:quality`` at 5000 steps) made a detector near chance and legible names,
 but D's accuracy on its training images climbed from ~0.83 at step 2500 to
 0.99 by step 4000 and the ink pieces per image with it (12.2 against 9.4 at
@@ -25,8 +26,34 @@ BUILD_NOTES.md ("Stopping D's overfitting"), written before any number.
 Evaluation: the ``cpu`` preset with every experiment but the multi-label one.
 """
 
-from ablations import stroke_smooth
-from ablations import stroke_width
+from ablations import bases
+
+# The base, as overrides on configs/cgan.py:paper (2019, unchanging):
+# :quality as of 2026-11-30 20:43 (G 64-32-16-1) at 5000 steps, every
+# checkpoint kept. Resolved, it is stroke_overfit.base.json beside this file.
+BASE = {
+    "data.ink": "coverage",
+    "data.source": "cross_media",
+    "model.disc_channels": (32, 64, 128, 128),
+    "model.gen_channels": (64, 32, 16, 1),
+    "model.gen_kernel_size": 3,
+    "model.upsample": "resize_conv",
+    "preset": "quality",
+    "train.batch_size": 32,
+    "train.checkpoint_every": 500,
+    "train.ema_decay": 0.999,
+    "train.ema_start": 1000,
+    "train.keep_checkpoints": 20,
+    "train.log_every": 50,
+    "train.r1_gamma": 0.0256,
+    "train.sample_every": 500,
+    "train.steps": 5000,
+}
+
+# The evaluation of the rows since stroke_smooth.py.
+EVAL = {"preset": "cpu",
+        "overrides": {"eval.experiments":
+                      "cas,tstr,realfake,fid,prd,indep,strokes"}}
 
 VARIANTS = [
     ("r1x4", {"train.r1_gamma": 0.1024}),
@@ -34,21 +61,13 @@ VARIANTS = [
 ]
 
 
-def base_config():
-  """``long``: today's ``:quality`` (G 64-32-16-1) at 5000 steps on the
-  cross-media paper data, every checkpoint kept."""
-  base = stroke_width.base_config()
-  base.train.steps = 5000
-  return base
-
-
 def get_sweep():
   return {
       "description": "One change to :quality at 5000 steps (cross-media "
                      "paper data, 650 training images, batch 32) against "
                      "D's overfitting: R1 x4, or LeCam.",
-      "base": base_config(),
+      "base": bases.on_paper(BASE),
       "variants": VARIANTS,
       "seeds": [0, 1, 2],
-      "eval": stroke_smooth.EVAL,
+      "eval": EVAL,
   }

@@ -1,6 +1,7 @@
 r"""Smoke sweep: the whole ablation machinery in a few minutes on a CPU.
 
-    python ablations/run.py --sweep=ablations/smoke.py --workdir=/tmp/abl_smoke
+    python -m ablations.run --sweep=ablations/smoke/smoke.py \
+        --workdir=/tmp/abl_smoke
 
 Tiny widths on 32x32 synthetic signatures (4 classes x 40), 200 steps, two
 variants (generator width) x two seeds, the ``test`` evaluation preset with
@@ -13,25 +14,34 @@ numbers check the plumbing, not a research question (CAS is at chance after
 200 steps).
 """
 
-from configs import cgan
+from ablations import bases
+
+# The base, as overrides on configs/cgan.py:paper (2019, unchanging):
+# tiny widths on 32x32 synthetic signatures, 200 steps. Resolved, it is
+# smoke.base.json beside this file.
+BASE = {
+    "data.image_size": 32,
+    "data.num_classes": 4,
+    "data.synthetic_per_class": 40,
+    "model.disc_channels": (8, 16, 32, 32),
+    "model.gen_channels": (16, 8, 4, 1),
+    "model.latent_dim": 16,
+    "preset": "test",
+    "train.batch_size": 32,
+    "train.checkpoint_every": 100,
+    "train.log_every": 50,
+    "train.sample_every": 100,
+    "train.samples_per_class": 4,
+    "train.steps": 200,
+}
 
 
 def get_sweep():
-  base = cgan.get_config("test")
-  d, m, t = base.data, base.model, base.train
-  d.source = "synthetic"
-  d.image_size, d.num_classes, d.synthetic_per_class = 32, 4, 40
-  m.latent_dim = 16
-  m.gen_channels = (16, 8, 4, 1)
-  m.disc_channels = (8, 16, 32, 32)
-  t.batch_size, t.steps = 32, 200
-  t.log_every, t.sample_every, t.checkpoint_every = 50, 100, 100
-  t.samples_per_class = 4
   return {
       "description": (
           "Smoke test of the runner: a narrow vs a 2x wider generator on tiny "
           "synthetic data, 200 steps, test-sized evaluation."),
-      "base": base,
+      "base": bases.on_paper(BASE),
       "variants": [
           ("narrow_g", {}),
           ("wide_g", {"model.gen_channels": (32, 16, 8, 1)}),

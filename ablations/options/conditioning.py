@@ -1,7 +1,8 @@
 r"""Conditioning: concat (the original) vs projection discriminator with
 class-conditional BatchNorm in G, each with and without spectral norm on D.
 
-    python ablations/run.py --sweep=ablations/conditioning.py --workdir=runs/abl_conditioning
+    python -m ablations.run --sweep=ablations/options/conditioning.py \
+        --workdir=runs/abl_conditioning
 
 Cross-media paper data (930 images, 10 names, writer-disjoint splits), the
 ``cpu`` training preset (2500 steps, batch 32) and the ``cpu`` evaluation
@@ -13,12 +14,25 @@ Split it over processes or hosts with ``--shard=i/n`` (same --workdir), then
 ``--collect_only``.
 """
 
-from configs import cgan
+from ablations import bases
+
+# The base, as overrides on configs/cgan.py:paper (2019, unchanging):
+# the cpu preset on the cross-media paper data. Resolved, it is
+# conditioning.base.json beside this file.
+BASE = {
+    "data.source": "cross_media",
+    "model.disc_channels": (16, 32, 64, 64),
+    "model.gen_channels": (64, 32, 16, 1),
+    "preset": "cpu",
+    "train.batch_size": 32,
+    "train.checkpoint_every": 500,
+    "train.log_every": 50,
+    "train.sample_every": 250,
+    "train.steps": 2500,
+}
 
 
 def get_sweep():
-  base = cgan.get_config("cpu")
-  base.data.source = "cross_media"
   return {
       "description": (
           "How the label enters the networks. concat: one-hot concatenated to "
@@ -26,7 +40,7 @@ def get_sweep():
           "projection: Miyato & Koyama (2018) projection discriminator with "
           "class-conditional BatchNorm in G. Each with and without spectral "
           "normalisation of D's kernels; loss stays the original BCE."),
-      "base": base,
+      "base": bases.on_paper(BASE),
       "variants": [
           ("concat", {"model.conditioning": "concat"}),
           ("concat_sn", {"model.conditioning": "concat",

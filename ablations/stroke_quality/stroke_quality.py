@@ -1,6 +1,7 @@
 r"""Which techniques make signature strokes convincing? (issue 11, item 3)
 
-    python ablations/run.py --sweep=ablations/stroke_quality.py --workdir=OUT
+    python -m ablations.run --sweep=ablations/stroke_quality/stroke_quality.py \
+        --workdir=OUT
 
 One factor at a time on the cross-media paper data (650 training images of
 65 writers, 10 names; writer-disjoint test split), sized for a 2-core CPU:
@@ -21,14 +22,27 @@ loss, spectral norm), so each row answers one question:
 
 Variants are listed in the order they were run (most informative first).
 
-``ablations/stroke_quality_seeds.py`` re-runs the final candidates with more
-seeds in the same OUT (finished runs are shared, not repeated). Wall times
-and the reading of the results are in BUILD_NOTES.md (issue 11).
+The candidates were taken further over seeds by ``stroke_ink.py`` and the
+sweeps after it. Wall times, results and their reading:
+docs/experiments/2026-11-28_stroke_quality.md.
 """
 
-from configs import cgan
+from ablations import bases
 
-STEPS = 1500
+# The base, as overrides on configs/cgan.py:paper (2019, unchanging):
+# the cpu preset on the cross-media paper data, 1500 steps. Resolved, it is
+# stroke_quality.base.json beside this file.
+BASE = {
+    "data.source": "cross_media",
+    "model.disc_channels": (16, 32, 64, 64),
+    "model.gen_channels": (64, 32, 16, 1),
+    "preset": "cpu",
+    "train.batch_size": 32,
+    "train.checkpoint_every": 500,
+    "train.log_every": 50,
+    "train.sample_every": 500,
+    "train.steps": 1500,
+}
 
 _RESNET = {"model.arch": "resnet", "model.upsample": "resize_conv",
            "model.disc_channels": (8, 16, 32, 64)}
@@ -59,23 +73,12 @@ VARIANTS = [
 ]
 
 
-def base_config(steps: int = STEPS):
-  """The ``cpu`` preset on the cross-media paper data, ``steps`` long (also
-  the base of ``stroke_ink.py``)."""
-  base = cgan.get_config("cpu")
-  base.data.source = "cross_media"
-  base.train.steps = steps
-  base.train.sample_every = 500
-  base.train.checkpoint_every = 500
-  return base
-
-
 def get_sweep():
   return {
       "description": "Stroke quality, one factor at a time: cross-media paper "
-                     f"data, batch 32, {STEPS} steps, 1 seed per variant "
+                     "data, batch 32, 1500 steps, 1 seed per variant "
                      "(see the sweep file's docstring).",
-      "base": base_config(),
+      "base": bases.on_paper(BASE),
       "variants": VARIANTS,
       "seeds": [0],
       "eval": {"preset": "cpu",

@@ -2,7 +2,8 @@ r"""Augmentation and architecture on top of today's `:quality` (issue 11,
 sixth session): does D overfit the 650 signatures, and does the residual
 recipe that collapsed on binary ink train on coverage ink?
 
-    python ablations/run.py --sweep=ablations/stroke_augment.py --workdir=OUT
+    python -m ablations.run --sweep=ablations/stroke_quality/stroke_augment.py \
+        --workdir=OUT
 
 The cross-media paper data gives the GAN 650 training images (10 names,
 writer-disjoint split). `:quality` shows D each of them ~74 times in its 1500
@@ -54,28 +55,42 @@ measure and the pictures rejected. ~22 min of training and ~12 min of
 evaluation per run on the 2-vCPU host of BUILD_NOTES.md. Seeds 0 and 1.
 """
 
-from ablations import loss_and_regularisation
-from ablations import stroke_smooth
+from ablations import bases
 
-_POLICY = "translation,cutout"
+# The base, as overrides on configs/cgan.py:paper (2019, unchanging):
+# :quality as of 2026-11-29 12:21 (wide D, instance noise 0.1, no R1; G
+# 64-32-16-1, 1500 steps). Resolved, it is stroke_augment.base.json beside this
+# file.
+BASE = {
+    "data.ink": "coverage",
+    "data.source": "cross_media",
+    "model.disc_channels": (32, 64, 128, 128),
+    "model.gen_channels": (64, 32, 16, 1),
+    "model.gen_kernel_size": 3,
+    "model.upsample": "resize_conv",
+    "preset": "quality",
+    "train.batch_size": 32,
+    "train.checkpoint_every": 500,
+    "train.ema_decay": 0.999,
+    "train.ema_start": 1000,
+    "train.instance_noise": 0.1,
+    "train.log_every": 50,
+    "train.sample_every": 500,
+    "train.steps": 1500,
+}
+
+# The evaluation of the rows since stroke_smooth.py.
+EVAL = {"preset": "cpu",
+        "overrides": {"eval.experiments":
+                      "cas,tstr,realfake,fid,prd,indep,strokes"}}
 
 VARIANTS = [
     ("diffaugment", {"train.augment": "diffaugment",
-                     "train.diffaugment_policy": _POLICY}),
+                     "train.diffaugment_policy": "translation,cutout"}),
     ("resnet", {"model.arch": "resnet"}),
-    ("r1_no_noise", {"train.instance_noise": 0.0,
-                     "train.r1_gamma": loss_and_regularisation.R1_GAMMA}),
+    # gamma = 0.0002 * 64^2 / 32, the StyleGAN2-ADA heuristic.
+    ("r1_no_noise", {"train.instance_noise": 0.0, "train.r1_gamma": 0.0256}),
 ]
-
-
-def base_config():
-  """``:quality`` as it was when these rows ran (instance noise 0.1, no R1;
-  G 64-32-16-1, 1500 steps); the preset has taken R1 since (the
-  ``r1_no_noise`` row) and 2500 steps (stroke_width.py)."""
-  base = stroke_smooth.base_config()
-  base.train.instance_noise = 0.1
-  base.train.r1_gamma = 0.0
-  return base
 
 
 def get_sweep():
@@ -84,8 +99,8 @@ def get_sweep():
                      "training images, batch 32, 1500 steps, seeds 0 and 1): "
                      "DiffAugment with translation and cutout, residual G "
                      "and D, or R1 in place of the instance noise.",
-      "base": base_config(),
+      "base": bases.on_paper(BASE),
       "variants": VARIANTS,
       "seeds": [0, 1],
-      "eval": stroke_smooth.EVAL,
+      "eval": EVAL,
   }

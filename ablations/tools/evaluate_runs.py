@@ -1,7 +1,7 @@
 r"""Scores several training runs (seeds of one recipe) against the quality
 targets of issue 11, in one process, and prints mean ± spread.
 
-    python ablations/evaluate_runs.py --workdir=OUT RUN [RUN ...] \
+    python -m ablations.tools.evaluate_runs --workdir=OUT RUN [RUN ...] \
         [--experiments=cas,tstr,realfake,fid,prd,indep,strokes,copies] \
         [--preset=cpu] [--generator=auto|ema|raw] [--checkpoint_step=N]
 
@@ -33,11 +33,6 @@ and checked on the mean:
 
 import json
 import os
-import sys
-
-_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if _REPO not in sys.path:
-  sys.path.insert(0, _REPO)
 
 from absl import app  # pylint: disable=g-import-not-at-top
 from absl import flags

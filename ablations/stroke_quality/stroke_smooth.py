@@ -1,7 +1,8 @@
 r"""Where does the speckle inside `:quality`'s strokes come from? (issue 11,
 seventh session)
 
-    python ablations/run.py --sweep=ablations/stroke_smooth.py --workdir=OUT
+    python -m ablations.run --sweep=ablations/stroke_quality/stroke_smooth.py \
+        --workdir=OUT
 
 Today's ``configs/cgan.py:quality`` (coverage ink, nearest resize + 3x3
 convolutions in G, R1 0.0256 on real images, EMA from step 1000, D at
@@ -30,7 +31,33 @@ with every experiment but the multi-label one. ~23 min of training and ~10
 min of evaluation per run on the 2-vCPU host of BUILD_NOTES.md.
 """
 
-from configs import cgan
+from ablations import bases
+
+# The base, as overrides on configs/cgan.py:paper (2019, unchanging):
+# :quality as of 2026-11-29 17:14 (R1, no instance noise; G 64-32-16-1, 1500
+# steps). Resolved, it is stroke_smooth.base.json beside this file.
+BASE = {
+    "data.ink": "coverage",
+    "data.source": "cross_media",
+    "model.disc_channels": (32, 64, 128, 128),
+    "model.gen_channels": (64, 32, 16, 1),
+    "model.gen_kernel_size": 3,
+    "model.upsample": "resize_conv",
+    "preset": "quality",
+    "train.batch_size": 32,
+    "train.checkpoint_every": 500,
+    "train.ema_decay": 0.999,
+    "train.ema_start": 1000,
+    "train.log_every": 50,
+    "train.r1_gamma": 0.0256,
+    "train.sample_every": 500,
+    "train.steps": 1500,
+}
+
+# The evaluation of the rows since stroke_smooth.py.
+EVAL = {"preset": "cpu",
+        "overrides": {"eval.experiments":
+                      "cas,tstr,realfake,fid,prd,indep,strokes"}}
 
 VARIANTS = [
     ("bilinear", {"model.resize_method": "bilinear"}),
@@ -38,31 +65,12 @@ VARIANTS = [
 ]
 
 
-# The evaluation of this sweep, stroke_augment.py's and stroke_width.py's.
-EVAL = {"preset": "cpu",
-        "overrides": {"eval.experiments":
-                      "cas,tstr,realfake,fid,prd,indep,strokes"}}
-
-
-def base_config():
-  """``:quality`` as it was when these rows ran (R1, no instance noise; G
-  64-32-16-1, 1500 steps: the preset has run 2500 steps since, first with
-  a wider G, then with this one, stroke_width.py) on the cross-media paper
-  data; the base of stroke_augment.py (with its instance noise) and
-  stroke_width.py too."""
-  base = cgan.get_config("quality")
-  base.model.gen_channels = (64, 32, 16, 1)
-  base.train.steps = 1500
-  base.data.source = "cross_media"
-  return base
-
-
 def get_sweep():
   return {
       "description": "One change to :quality (cross-media paper data, 650 "
                      "training images, batch 32, 1500 steps): bilinear "
                      "upsampling in G, or a minibatch-stddev channel in D.",
-      "base": base_config(),
+      "base": bases.on_paper(BASE),
       "variants": VARIANTS,
       "seeds": [0, 1, 2],
       "eval": EVAL,

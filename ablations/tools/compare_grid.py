@@ -1,6 +1,6 @@
 r"""One picture of several training runs side by side, on the same noise.
 
-    python ablations/compare_grid.py --out=grid.png [--classes=0,1,2] \
+    python -m ablations.tools.compare_grid --out=grid.png [--classes=0,1,2] \
         [--per_class=4] [--seed=0] [--output=binary] LABEL=RUN[@STEP] ...
 
 One row per run (``LABEL=RUN``: a row label and a training workdir, e.g.
@@ -23,11 +23,6 @@ report's ``figures/real_vs_generated.png``.
 
 import os
 import re
-import sys
-
-_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if _REPO not in sys.path:
-  sys.path.insert(0, _REPO)
 
 from absl import app  # pylint: disable=g-import-not-at-top
 from absl import flags
