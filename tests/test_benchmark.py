@@ -1,4 +1,5 @@
-"""python -m benchmarks.train_step runs (test preset, one step) and reports sane JSON."""
+"""python -m benchmarks.train_step runs (test preset, one step) and reports
+sane JSON."""
 
 import json
 import os

@@ -9,9 +9,9 @@ the first round(f * n) of each class, so the subsets are nested), ``cpu``
 training preset (2500 steps, batch 32), ``cpu`` evaluation preset. Every run is
 evaluated against the full real data (the runner sets the evaluation's
 ``data.fraction`` to 1.0), so the columns compare like with like. 9 variants x
-2 seeds = 18 runs; estimated (not yet measured end to end) 25-35 min a run
-on a 2-core CPU, so 8-10 hours sequentially; use ``--shard=i/n``, or ``--only=none_25,diffaugment_25,ada_25``
-for the most telling slice first.
+2 seeds = 18 runs; estimated (not yet measured end to end) 25-35 min a run on a
+2-core CPU, so 8-10 hours sequentially; use ``--shard=i/n``, or
+``--only=none_25,diffaugment_25,ada_25`` for the most telling slice first.
 """
 
 from ablations import bases

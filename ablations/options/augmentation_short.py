@@ -1,4 +1,4 @@
-r"""The short real sweep run for BUILD_NOTES.md: does DiffAugment help when
+r"""A short real sweep (2026-11-28): does DiffAugment help when
 only a quarter of the real training split is left?
 
     python -m ablations.run --sweep=ablations/options/augmentation_short.py \
@@ -9,8 +9,9 @@ name), ``cpu`` preset widths and batch but 800 steps (a third of the preset's
 schedule), one seed, and only the cheap experiments of the ``cpu`` evaluation
 (CAS and FID/KID; the classifier is trained on the full real training split).
 Measured: about 30 minutes on the 2-core CPU while other jobs ran. It is a
-slice of ``augmentation.py``, sized to what one session allows; read its
-numbers as a single-seed indication, not a result.
+slice of ``augmentation.py``, sized to about half an hour; read its
+numbers as a single-seed indication, not a result. Results:
+docs/experiments/2026-11-28_options.md.
 """
 
 from ablations import bases

@@ -1,7 +1,8 @@
 r"""Loss and discriminator regularisation: BCE (the original), hinge,
 WGAN-GP, BCE + R1, hinge + spectral norm.
 
-    python -m ablations.run --sweep=ablations/options/loss_and_regularisation.py \
+    python -m ablations.run \
+        --sweep=ablations/options/loss_and_regularisation.py \
         --workdir=runs/abl_loss
 
 Cross-media paper data, ``cpu`` training preset (2500 steps, batch 32),

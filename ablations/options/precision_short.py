@@ -1,4 +1,4 @@
-r"""bf16 compute against fp32: what it does to sample quality (issue 5).
+r"""bf16 compute against fp32: what it does to sample quality (2026-11-28).
 
     python -m ablations.run --sweep=ablations/options/precision_short.py \
         --workdir=runs/abl_precision_short
@@ -9,7 +9,8 @@ FID/KID of the ``cpu`` evaluation. ``model.dtype=bfloat16`` computes G and D
 in bf16 while parameters and Adam state stay fp32. On CPU the fp32 variant
 runs its convolutions on oneDNN and the bf16 one on XLA (oneDNN's bf16
 kernels are not wired), so the train times differ by more than precision.
-A single-seed indication sized to one session, not a result.
+A single-seed indication of about half an hour, not a result
+(docs/performance.md, "bf16 quality").
 """
 
 from ablations import bases

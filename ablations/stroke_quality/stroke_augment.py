@@ -1,6 +1,6 @@
-r"""Augmentation and architecture on top of today's `:quality` (issue 11,
-sixth session): does D overfit the 650 signatures, and does the residual
-recipe that collapsed on binary ink train on coverage ink?
+r"""Augmentation and architecture on top of `:quality` (2026-11-29): does D
+overfit the 650 signatures, and does the residual recipe that collapsed on
+binary ink train on coverage ink?
 
     python -m ablations.run --sweep=ablations/stroke_quality/stroke_augment.py \
         --workdir=OUT
@@ -44,15 +44,16 @@ ADA was not run: it lowers its augmentation probability while
 r_t = E[sign D(real)] is under its target (0.6), and ``:quality``'s D has
 r_t ~ 2 * 0.67 - 1 = 0.34, so ADA would stay at p ~ 0, i.e. ``:quality``.
 
-The rows of today's preset are not retrained: its three seeds are the
+The rows of the preset are not retrained: its three seeds are the
 ``quality_wide_d`` runs of ``stroke_budget.py`` (seeds 0, 1) and the preset's
-seed 2, scored with the same experiments (BUILD_NOTES.md "The wider D over
-three seeds"). Evaluation: the ``cpu`` preset with every experiment but the
-multi-label one (CAS, TSTR, the competent detector, FID/KID, precision and
-recall, the independent network, the stroke structure), because the fifth
-session found the suite's FID alone rewarding a change that every harsher
-measure and the pictures rejected. ~22 min of training and ~12 min of
-evaluation per run on the 2-vCPU host of BUILD_NOTES.md. Seeds 0 and 1.
+seed 2, scored with the same experiments
+(docs/experiments/2026-11-29_stroke_budget.md). Evaluation: the ``cpu`` preset
+with every experiment but the multi-label one (CAS, TSTR, the competent
+detector, FID/KID, precision and recall, the independent network, the stroke
+structure), because the wide-D study found the suite's FID alone rewarding a
+change that every harsher measure and the pictures rejected. ~22 min of
+training and ~12 min of evaluation per run on a 2-vCPU Zen 3 EPYC. Seeds 0 and
+1. Results: docs/experiments/2026-11-29_stroke_augment.md.
 """
 
 from ablations import bases

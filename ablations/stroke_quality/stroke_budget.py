@@ -1,15 +1,16 @@
-r"""Where should `:quality`'s 30 minutes go: steps, D's width or noise? (issue 11)
+r"""Where should `:quality`'s 30 minutes go: steps, D's width or noise?
+(2026-11-29)
 
     python -m ablations.run --sweep=ablations/stroke_quality/stroke_budget.py \
         --workdir=OUT
 
-Every row is the third session's ``:quality`` recipe (coverage ink, nearest
+Every row is the ``:quality`` recipe of 2026-11-29 04:16 (coverage ink, nearest
 resize + 3x3 convolutions in G, instance noise 0.1, EMA of G from step 1000;
 cross-media paper data, batch 32, ``cpu`` widths), changed in one place. It
 took ~17 min for 1500 steps on the 2-core CPU; item 4 allows 30, so the
 question is what the other ~12 minutes buy:
 
-* ``quality``: the preset as it was until the fifth session, D at the
+* ``quality``: the preset as it was until 2026-11-29 12:21, D at the
   ``cpu`` widths (1500 steps; the same runs as ``stroke_ink.py``'s
   ``recipe_coverage``, copied into OUT so the runner finds them finished);
 * ``quality_long``: 2400 steps (~27 min) at the same widths;
@@ -18,9 +19,8 @@ question is what the other ~12 minutes buy:
   against G's ~134 M at ``cpu`` widths), and the evaluation's detector tells
   every generated image from real: a D that weak may not see the speckle
   and the broken strokes at all. Analytic cost ~1.4x per step (~22 min
-  measured). ``:quality`` since the fifth session, after a third seed
-  (trained with ``launch.py``, the same config; BUILD_NOTES.md "The wider D
-  over three seeds");
+  measured). ``:quality`` since 2026-11-29 12:21, after a third seed
+  (trained with ``launch.py``, the same config);
 * ``quality_anneal``: the instance noise decays linearly to 0 over the run
   (``stroke_ink.py``'s ``recipe_coverage_anneal``), so that D sees the fine
   speckle at the end;
@@ -28,14 +28,14 @@ question is what the other ~12 minutes buy:
   ``ema_start`` (TF's num_updates rule). ``:quality``'s EMA (0.999 from step
   1000 of 1500) is 61% step 1000's weights at the end; with the warm-up it
   averages over roughly the last 50 steps. Free in time.
-* ``quality_wide_d_ema500`` (fifth session): today's ``:quality`` (the wide
-  D) with the EMA from step 500 instead of 1000, the longer window the
-  third session's raw-vs-EMA comparison pointed to: at step 1500 the
+* ``quality_wide_d_ema500`` (2026-11-29): ``:quality`` with the wide
+  D with the EMA from step 500 instead of 1000, the longer window the
+  raw-vs-EMA comparison pointed to: at step 1500 the
   average holds 37% of step 500's weights instead of 61% of step 1000's,
   the rest spread over 1000 steps instead of 500. Free in time.
 
-Two seeds per row (three for ``quality``, ``quality_wide_d``: BUILD_NOTES).
-Results, grids and a reading: BUILD_NOTES.md (issue 11).
+Two seeds per row (three for ``quality``, ``quality_wide_d``). Results,
+grids and a reading: docs/experiments/2026-11-29_stroke_budget.md.
 """
 
 from ablations import bases

@@ -1,12 +1,12 @@
-r"""Projection conditioning on ``:quality`` (issue 11, eleventh session)
+r"""Projection conditioning on ``:quality`` (2026-12-01)
 
     python -m ablations.run --sweep=ablations/stroke_quality/stroke_cond.py \
         --workdir=OUT
 
-Every ``:quality`` run so far conditions as the 2019 original did: the
+Every ``:quality`` run until then conditioned as the 2019 original did: the
 one-hot label joins z at G's input, and D sees it as a learnt 64x64 label
-map, a second image channel. Class fidelity is where item 4 is furthest
-from its targets (CAS 0.928 and the independent network's 0.793 against
+map, a second image channel. Class fidelity is where ``:quality`` is furthest
+from the quality targets (CAS 0.928 and the independent network's 0.793 against
 0.969), so the rows here change only the conditioning:
 
 * ``proj``: ``model.conditioning=projection``: the projection
@@ -17,17 +17,17 @@ from its targets (CAS 0.928 and the independent network's 0.793 against
   it together with residual nets, hinge loss and spectral norm, and
   collapsed; it was never tried alone.
 * ``proj_ada``: ``proj`` with ADA (translation, brightness, contrast; no
-  cutout, which can erase a whole character). The sixth and ninth
-  sessions' augmentations cost the names, most likely because a shifted
+  cutout, which can erase a whole character). The augmentations of
+  2026-11-29 and 2026-11-30 cost the names, most likely because a shifted
   image no longer lines up with D's fixed label map; with projection
   there is no map to misalign, so ADA may hold D back past step 3000
   (where D overfits its 650 images) without that cost.
 
-Both run 5000 steps with every checkpoint kept, so step 2500 is
-``:quality``'s schedule and step 5000 the ``long`` setting. The rule for
-what gets more seeds and what the preset takes is in BUILD_NOTES.md
-("Projection conditioning"), written before any number. Evaluation: the
-``cpu`` preset with every experiment but the multi-label one.
+Both run 5000 steps with every checkpoint kept, so step 2500 is ``:quality``'s
+schedule and step 5000 the ``long`` setting. The rule for what gets more seeds
+and what the preset takes is in docs/experiments/2026-12-01_stroke_cond.md,
+written before any number. Evaluation: the ``cpu`` preset with every experiment
+but the multi-label one.
 """
 
 from ablations import bases

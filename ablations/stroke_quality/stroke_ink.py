@@ -1,4 +1,5 @@
-r"""Ink form x recipe, two seeds: what makes the strokes continuous? (issue 11)
+r"""Ink form x recipe, two seeds: what makes the strokes continuous?
+(2026-11-29)
 
     python -m ablations.run --sweep=ablations/stroke_quality/stroke_ink.py \
         --workdir=OUT
@@ -15,15 +16,15 @@ batch 32, 1500 steps, seeds 0 and 1, ``cpu`` widths.
   generator and training (nearest resize + 3x3 conv upsampling, instance
   noise 0.1 on D's inputs, EMA of G from step 1000), i.e. ``:quality``.
 
-Three corners of the square, two seeds each (what this CPU could run in the
-session): ``dcgan`` -> ``dcgan_coverage`` is the ink form with the original
+Three corners of the square, two seeds each (what this CPU could run in a
+few hours): ``dcgan`` -> ``dcgan_coverage`` is the ink form with the original
 model, ``dcgan_coverage`` -> ``recipe_coverage`` the recipe with coverage
 ink. The fourth corner (recipe on binary ink) is ``stroke_quality.py``'s
 ``dcgan_resize_noise_ema`` (one seed, EMA from step 0).
 
 ``stroke_quality.py`` (one factor at a time, one seed) came first; this sweep
-tests the factor its grids pointed to. Results and grids: BUILD_NOTES.md
-(issue 11).
+tests the factor its grids pointed to. Results and grids:
+docs/experiments/2026-11-29_stroke_ink.md.
 """
 
 from ablations import bases

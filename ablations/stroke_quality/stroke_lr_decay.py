@@ -1,25 +1,26 @@
-r"""Decaying both learning rates to 0 (issue 11, eleventh session)
+r"""Decaying both learning rates to 0 (2026-12-01)
 
-    python -m ablations.run --sweep=ablations/stroke_quality/stroke_lr_decay.py \
+    python -m ablations.run \
+        --sweep=ablations/stroke_quality/stroke_lr_decay.py \
         --workdir=OUT
 
-The trained (non-EMA) G of the ninth session's ``long`` run gets noisier
+The trained (non-EMA) G of ``stroke_width.py``'s ``long`` run gets noisier
 with the steps (14.6-18.0 ink pieces per image at step 5000 against the
 EMA's 12.2; real 6.55), and ADA, which held D back, did not remove the
 stray specks. pix2pix and CycleGAN end training with both learning rates
 decaying linearly to 0; ``train.lr_decay_start`` / ``lr_decay_steps`` (new)
-do that here. Each row is ``long``'s recipe (today's ``:quality``, every
-checkpoint kept) with a decay over its last steps:
+do that here. Each row is ``long``'s recipe (``:quality`` as of 2026-11-30,
+every checkpoint kept) with a decay over its last steps:
 
 * ``decay2500``: 2500 steps (``:quality``'s budget), constant to step 1500,
   then linearly to 0 at step 2500;
 * ``decay5000``: 5000 steps, constant to step 2500, then to 0 at 5000.
 
 Until the decay starts a row makes ``long``'s updates (scale 1; equal to
-the bit in the tests' small model), so the runs of BUILD_NOTES.md were
+the bit in the tests' small model), so the recorded runs were
 resumed from ``long``'s step-1500 and step-2500 checkpoints of each seed
 (the state has no new part) rather than retrained. The rule for what the
-preset takes is in BUILD_NOTES.md ("Decaying the learning rates"), written
+preset takes is in docs/experiments/2026-12-01_stroke_lr_decay.md, written
 before any number.
 Evaluation: the ``cpu`` preset with every experiment but the multi-label one.
 """

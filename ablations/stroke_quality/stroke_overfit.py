@@ -1,11 +1,11 @@
 r"""Stopping D from overfitting the 650 training images past step 3000
-(issue 11, tenth session)
+(2026-11-30)
 
     python -m ablations.run --sweep=ablations/stroke_quality/stroke_overfit.py \
         --workdir=OUT
 
-The ninth session's ``long`` row (``ablations/stroke_quality/stroke_width.py``: today's
-``:quality`` at 5000 steps) made a detector near chance and legible names,
+``stroke_width.py``'s ``long`` row (``:quality`` as of 2026-11-30
+at 5000 steps) made a detector near chance and legible names,
 but D's accuracy on its training images climbed from ~0.83 at step 2500 to
 0.99 by step 4000 and the ink pieces per image with it (12.2 against 9.4 at
 step 2500; real 6.55). One seed of ADA held D at ~0.80 but cost the names
@@ -22,7 +22,7 @@ that does not alter the images D sees:
   0.3 was for a hinge loss.
 
 The rule for what gets three seeds and what the preset takes is in
-BUILD_NOTES.md ("Stopping D's overfitting"), written before any number.
+docs/experiments/2026-11-30_stroke_overfit.md, written before any number.
 Evaluation: the ``cpu`` preset with every experiment but the multi-label one.
 """
 

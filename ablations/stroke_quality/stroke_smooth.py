@@ -1,21 +1,20 @@
-r"""Where does the speckle inside `:quality`'s strokes come from? (issue 11,
-seventh session)
+r"""Where does the speckle inside `:quality`'s strokes come from? (2026-11-29)
 
     python -m ablations.run --sweep=ablations/stroke_quality/stroke_smooth.py \
         --workdir=OUT
 
-Today's ``configs/cgan.py:quality`` (coverage ink, nearest resize + 3x3
-convolutions in G, R1 0.0256 on real images, EMA from step 1000, D at
-32-64-128-128, batch 32, 1500 steps) draws each name's layout, but its raw
+``configs/cgan.py:quality`` as of 2026-11-29 17:14 (coverage ink, nearest
+resize + 3x3 convolutions in G, R1 0.0256 on real images, EMA from step 1000, D
+at 32-64-128-128, batch 32, 1500 steps) draws each name's layout, but its raw
 sigmoid output (before the Otsu threshold that makes the scored images) is
 already speckled: dark dots on grey inside every stroke, where the real
-coverage images have smooth grey stroke edges. The threshold turns those
-dots into broken strokes and 2x the real number of ink pieces per image
-(the ``strokes`` experiment). Pixel-level speckle is a high-frequency
-artefact: G's last two layers work at 64x64 on a nearest-neighbour upsampled
-32x32 map, so each 2x2 block starts as one value, and D's first layer is a
-stride-2 convolution that can alias such textures. Each row is ``:quality``
-changed in one place:
+coverage images have smooth grey stroke edges. The threshold turns those dots
+into broken strokes and 2x the real number of ink pieces per image (the
+``strokes`` experiment). Pixel-level speckle is a high-frequency artefact: G's
+last two layers work at 64x64 on a nearest-neighbour upsampled 32x32 map, so
+each 2x2 block starts as one value, and D's first layer is a stride-2
+convolution that can alias such textures. Each row is ``:quality`` changed in
+one place:
 
 * ``bilinear``: ``model.resize_method='bilinear'``: G upsamples by bilinear
   interpolation (a low-pass filter) instead of repeating pixels, the
@@ -28,7 +27,8 @@ changed in one place:
 ``stroke_augment.py``'s ``r1_no_noise`` runs (seeds 0, 1) and the preset's
 seed 2, scored with the same experiments. Evaluation: the ``cpu`` preset
 with every experiment but the multi-label one. ~23 min of training and ~10
-min of evaluation per run on the 2-vCPU host of BUILD_NOTES.md.
+min of evaluation per run on a 2-vCPU Zen 3 EPYC. Results:
+docs/experiments/2026-11-29_stroke_smooth.md.
 """
 
 from ablations import bases

@@ -1,36 +1,34 @@
-r"""G's width and the schedule, on a host where they fit (issue 11, eighth
-session)
+r"""G's width and the schedule, on a host where they fit (2026-11-30)
 
     python -m ablations.run --sweep=ablations/stroke_quality/stroke_width.py \
         --workdir=OUT
 
-Every earlier sweep of this issue ran on a 2-vCPU Zen 3 EPYC (AVX2), where
-the seventh session's ``configs/cgan.py:quality`` (coverage ink, nearest
+Every earlier stroke sweep ran on a 2-vCPU Zen 3 EPYC (AVX2), where
+``configs/cgan.py:quality`` as of 2026-11-29 (coverage ink, nearest
 resize + 3x3 convolutions in G, R1 0.0256 on real images, EMA from step
 1000, G at 64-32-16-1, D at 32-64-128-128, batch 32, 1500 steps) takes 0.90
-s a step and its 30-minute budget. On the 2-vCPU Zen 4 EPYC (AVX-512) of the
-eighth session the same step takes 0.31 s, so the budget buys what
-BUILD_NOTES ("What was not done") names as the most likely place for the
+s a step and its 30-minute budget. On a 2-vCPU Zen 4 EPYC (AVX-512) the
+same step takes 0.31 s, so the budget buys what docs/recipes.md ("Open
+questions") named as the most likely place for the
 remaining gap: G's width (the ``cpu`` widths give G 16-32 channels at 64x64
 for strokes a pixel wide) and the schedule. Each row is ``:quality`` changed
 in one place (batch, D, R1 and EMA as the preset):
 
 * ``g128``: G at the paper's widths (128-64-32-1; 0.66 s a step here),
   2500 steps (~28 min here). Its step-1500 checkpoint is scored too
-  (``ablations/tools/evaluate_runs.py``-style, ``eval.checkpoint_step=1500``), to
+  (``python -m ablations.tools.evaluate_runs --checkpoint_step=1500``), to
   separate width from schedule;
 * ``long``: ``:quality``'s G at 5000 steps (~26 min here). Its step-1500
   checkpoint is ``:quality`` itself (nothing in training depends on
   ``train.steps``), scored as the same-host baseline.
 
-``train.keep_checkpoints`` is raised so that the step-1500 checkpoints
-survive. The ninth session ran ``long`` (``--only=long``) and scored its
-step-2500 and step-3500 checkpoints too (``ablations/tools/evaluate_runs.py
---checkpoint_step=N``): the narrow G at today's ``:quality`` schedule, and
-half-way to 5000 (BUILD_NOTES "The narrow G over more steps"); the preset
-has taken the narrow G at 2500 steps since. Evaluation: the ``cpu`` preset
-with every experiment but the multi-label one (~4 min a run on the Zen 4
-host).
+``train.keep_checkpoints`` is raised so that the step-1500 checkpoints survive.
+On 2026-11-30 ``long`` ran (``--only=long``) with its step-2500 and step-3500
+checkpoints scored too (``python -m ablations.tools.evaluate_runs
+--checkpoint_step=N``): the narrow G at 2500 steps, and half-way to 5000; the
+preset took the narrow G at 2500 steps from it
+(docs/experiments/2026-11-30_stroke_width.md). Evaluation: the ``cpu`` preset
+with every experiment but the multi-label one (~4 min a run on the Zen 4 host).
 """
 
 from ablations import bases

@@ -1,6 +1,6 @@
 r"""Texture of generators' raw output, before the threshold, against real
 images of the same ink form: a check on the ``strokes`` experiment that
-needs no threshold and no network (issue 11, seventh session).
+needs no threshold and no network (2026-11-29).
 
     python -m ablations.tools.raw_texture RUN [RUN ...] [--per_class=100] \
         [--seed=0] [--out=table.md]
