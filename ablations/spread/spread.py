@@ -1,21 +1,20 @@
 r"""Run-to-run spread of the ``cpu`` preset on the cross-media paper data:
 the oneDNN convolutions (default on one CPU device) against the XLA
-lowerings, three seeds each (issue 11, item 0).
+lowerings, three seeds each (2026-11-29).
 
     python -m ablations.run --sweep=ablations/spread/spread.py \
         --workdir=OUT
 
-Six full ``cpu`` runs (2500 steps each on an idle 2-core CPU: ~15 min
-apiece on a Zen 4 EPYC, ~25 on a Zen 3) and the cheap evaluation (CAS,
-FID/KID, precision/recall). The two lowerings compute the same function
-(BUILD_NOTES.md, issue 11: they separate no faster than a one-ulp
+Six full ``cpu`` runs (2500 steps each on an idle 2-core CPU: ~15 min apiece on
+a Zen 4 EPYC, ~25 on a Zen 3) and the cheap evaluation (CAS, FID/KID,
+precision/recall). The two lowerings compute the same function
+(docs/experiments/2026-11-29_spread.md: they separate no faster than a one-ulp
 perturbation of the initial weights), so the rows should agree within their
-seeds' spread. Measured (three seeds per path, BUILD_NOTES "Item 0
-measured"): they do on average (no systematic path effect on FID, CAS or
-recall), but a run is a draw: the seed moves FID by up to 2.4x on one path,
-and at one seed (seed 2) the two paths ended 1.65x apart in FID.
-``--only=onednn --shard=S/3`` runs seed S alone.
-"""
+seeds' spread. Measured (three seeds per path, same record): they do on average
+(no systematic path effect on FID, CAS or recall), but a run is a draw: the
+seed moves FID by up to 2.4x on one path, and at one seed (seed 2) the two
+paths ended 1.65x apart in FID. ``--only=onednn --shard=S/3`` runs seed S
+alone."""
 
 from ablations import bases
 
