@@ -1,6 +1,7 @@
 r"""Four times the training data: every medium of the training writers.
 
-    python ablations/run.py --sweep=ablations/media_data.py --workdir=OUT
+    python -m ablations.run --sweep=ablations/media_data/media_data.py \
+        --workdir=OUT
 
 The GAN has trained on the 650 paper signatures of the 65 training writers;
 the same writers wrote the same ten names on three more media (iPad, phone
@@ -16,18 +17,20 @@ fit the one free core these rows had on 2026-12-03):
   (a name embedding plus a medium embedding in D's projection and G's
   conditional BatchNorm), drawn and scored as paper.
 
-The paper-only reference is ``proj`` of ablations/stroke_cond.py (same
+The paper-only reference is ``proj`` of
+ablations/stroke_quality/stroke_cond.py (same
 recipe, seeds 0-2, results in ablations/results/stroke_cond_*). Splits are
 by writer and the same for every choice of media, so no validation or test
 writer's signature on any medium is trained on; the evaluation's real
 references are the test writers' paper signatures. The decision rule is in
-BUILD_NOTES.md ("Four times the data"), written before any run.
+docs/experiments/2026-12-03_media_data.md, written before any run.
 
 The base is stated in full as overrides on ``:paper`` (which never
-changes), so this file means the same thing whatever the presets become.
+changes), so this file means the same thing whatever the presets become;
+resolved, it is media_data.base.json beside this file.
 """
 
-from configs import cgan
+from ablations import bases
 
 EVAL = {"preset": "cpu",
         "overrides": {"eval.experiments":
@@ -36,6 +39,7 @@ EVAL = {"preset": "cpu",
 # :quality as of 2026-12-03, with projection conditioning,
 # on the cross-media data, as overrides on :paper.
 BASE_OVERRIDES = {
+    "preset": "media_data",
     "data.source": "cross_media",
     "data.ink": "coverage",
     "model.upsample": "resize_conv",
@@ -66,22 +70,13 @@ VARIANTS = [
 ]
 
 
-def base_config():
-  base = cgan.get_config("paper")
-  base.preset = "media_data"
-  for key, value in BASE_OVERRIDES.items():
-    section, name = key.split(".")
-    base[section][name] = value
-  return base
-
-
 def get_sweep():
   return {
       "description": "Every medium of the training writers (2600 images "
                      "instead of 650 paper ones), pooled or with the "
                      "medium as a condition, on the projection recipe at "
                      "2500 steps (cross-media data, scored on paper).",
-      "base": base_config(),
+      "base": bases.on_paper(BASE_OVERRIDES),
       "variants": VARIANTS,
       "seeds": [0],
       "eval": EVAL,
