@@ -1,14 +1,16 @@
 r"""Ablation runner: train + evaluate every (variant, seed) of a sweep, then
 tabulate mean ± std over seeds.
 
-    python ablations/run.py --sweep=ablations/smoke.py --workdir=OUT \
+    python -m ablations.run --sweep=ablations/smoke/smoke.py --workdir=OUT \
         [--only=variant[,variant]] [--shard=i/n] [--dry_run] [--collect_only]
 
 A sweep file defines ``get_sweep()`` returning a dict:
 
 * ``description``: one paragraph, copied into results.md;
-* ``base``: a training ConfigDict (e.g. ``configs/cgan.py`` ``get_config('cpu')``
-  with changes);
+* ``base``: a training ConfigDict: ``configs/cgan.py`` ``get_config('paper')``
+  with the sweep's base overrides (``ablations.bases.on_paper``), so that a
+  sweep means the same thing after a preset changes; the committed sweeps
+  keep a snapshot of it beside them (``<sweep>.base.json``);
 * ``variants``: a list of ``(name, {dotted.field: value})`` (or a dict with
   the same items, in order); an empty dict is the base itself;
 * ``seeds``: the ``config.seed`` values each variant is trained with;
@@ -47,9 +49,6 @@ import sys
 import time
 from typing import Any, Optional, Sequence
 
-_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if _REPO not in sys.path:
-  sys.path.insert(0, _REPO)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import logging  # pylint: disable=g-import-not-at-top
@@ -578,7 +577,8 @@ def main(argv):
 if __name__ == "__main__":
   from absl import app  # pylint: disable=g-import-not-at-top
   from absl import flags  # pylint: disable=g-import-not-at-top
-  flags.DEFINE_string("sweep", None, "Sweep file (ablations/<name>.py).")
+  flags.DEFINE_string("sweep", None,
+                      "Sweep file (ablations/<study>/<name>.py).")
   flags.DEFINE_string("workdir", None, "Where the sweep writes.")
   flags.DEFINE_string("only", "", "Comma-separated variant names to run.")
   flags.DEFINE_string("shard", "0/1", "i/n: run every n-th job from i.")

@@ -4,6 +4,8 @@ Three runs of the cpu preset on cross-media, seed 0, same batches:
   A: oneDNN convolutions; B: XLA lowerings; C: oneDNN with every initial
   parameter of G multiplied by (1 + 1e-7) (about one float32 ulp).
 Prints the relative L2 distance of G's parameters A-B and A-C over steps.
+
+    python -m benchmarks.divergence [STEPS]
 """
 import json, sys, time, jax, jax.numpy as jnp, numpy as np
 from configs import cgan as cc

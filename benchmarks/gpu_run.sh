@@ -24,7 +24,7 @@ fi
 cat "$out/env.txt"
 bench() {
   echo "== $*"
-  python3 benchmarks/train_step.py --preset=paper "$@" --probe=8192 \
+  python3 -m benchmarks.train_step --preset=paper "$@" --probe=8192 \
     >> "$out/gpu_bench.jsonl" || echo "FAILED: $*"
 }
 # batch 64: sigjax (sub-pixel ConvTranspose, the default) vs plain flax

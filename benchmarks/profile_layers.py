@@ -1,6 +1,6 @@
 """Per-layer timing of the CGAN's convolutions: forward, grad-input, grad-kernel.
 
-    .venv/bin/python benchmarks/profile_layers.py [--batch=64] [--reps=5]
+    .venv/bin/python -m benchmarks.profile_layers [--batch=64] [--reps=5]
         [--layers=d,g] [--impls=...] [--xla_cpu_conv=eigen|ynnpack]
 
 For every discriminator conv and generator deconv of the paper preset, times
@@ -15,10 +15,8 @@ from functools import partial
 import json
 import os
 import statistics
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import jax  # pylint: disable=g-import-not-at-top
 import jax.numpy as jnp

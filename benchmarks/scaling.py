@@ -1,6 +1,6 @@
 r"""Data-parallel scaling of the CGAN train step on N simulated CPU devices.
 
-    .venv/bin/python benchmarks/scaling.py [--preset=cpu] [--devices=1,2,4,8]
+    .venv/bin/python -m benchmarks.scaling [--preset=cpu] [--devices=1,2,4,8]
         [--steps=4] [--batch=0]
 
 For each N, a fresh subprocess with
@@ -35,7 +35,6 @@ ROOT = os.path.dirname(HERE)
 
 
 def worker(a):
-  sys.path.insert(0, ROOT)
   import jax  # pylint: disable=g-import-not-at-top
   import numpy as np
   from configs import cgan as cgan_config
@@ -89,7 +88,6 @@ def main():
   if a.worker:
     return worker(a)
   import numpy as np  # pylint: disable=g-import-not-at-top
-  sys.path.insert(0, ROOT)
   from configs import cgan as cgan_config  # pylint: disable=g-import-not-at-top
   t = cgan_config.get_config(a.preset).train
   param_atol = a.param_atol or 2 * max(t.lr_g, t.lr_d) * a.steps
@@ -100,7 +98,7 @@ def main():
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2",
                XLA_FLAGS=(os.environ.get("XLA_FLAGS", "") +
                           f" --xla_force_host_platform_device_count={n}"))
-    cmd = [sys.executable, os.path.abspath(__file__), "--worker",
+    cmd = [sys.executable, "-m", "benchmarks.scaling", "--worker",
            f"--preset={a.preset}", f"--steps={a.steps}", f"--batch={a.batch}",
            f"--out={out}"]
     r = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT,

@@ -1,6 +1,6 @@
 r"""The real training loop's rate against the step's (issue 27, item 1).
 
-    .venv/bin/python benchmarks/train_loop.py --trees=before=OLD_TREE,after=. \
+    .venv/bin/python -m benchmarks.train_loop --trees=before=OLD_TREE,after=. \
         --preset=quality --steps=300 --rounds=3 --out=benchmarks/results/X.jsonl
 
 Each round runs, one after another (interleaved, so background load hits
@@ -75,7 +75,7 @@ def run_loop(tree, preset, steps, workdir, cache, extra):
 
 
 def run_step(preset, steps):
-  cmd = [sys.executable, os.path.join(HERE, "train_step.py"),
+  cmd = [sys.executable, "-m", "benchmarks.train_step",
          f"--preset={preset}", "--impls=sigjax", f"--steps={steps}",
          "--rounds=1", "--probe=0"]
   r = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True,
@@ -100,7 +100,6 @@ def main(argv=None):
   a = p.parse_args(argv)
   trees = dict(kv.split("=", 1) for kv in a.trees.split(","))
   extra = [x for x in a.extra.split(";") if x]
-  sys.path.insert(0, REPO)
   from configs import cgan as cgan_config  # pylint: disable=g-import-not-at-top
   batch = cgan_config.get_config(a.preset).train.batch_size
   host = cpu_info()

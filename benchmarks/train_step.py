@@ -1,6 +1,6 @@
 r"""Benchmark of the CGAN training step: sigjax vs Keras 3/TF and PyTorch.
 
-    .venv/bin/python benchmarks/train_step.py --preset=paper --batch=64 \
+    .venv/bin/python -m benchmarks.train_step --preset=paper --batch=64 \
         --steps=5 --rounds=5 --dtype=float32 --impls=sigjax,keras,torch \
         [--data=synthetic|cross_media] [--scan=4] [--conv_impl=xla]
 
@@ -46,9 +46,6 @@ import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
-sys.path.insert(0, HERE)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import jax  # pylint: disable=g-import-not-at-top
@@ -283,7 +280,7 @@ def main(argv=None):
         _log(f"skipping {name}: the reference is float32 only")
         continue
       try:
-        import ref_keras  # pylint: disable=g-import-not-at-top
+        from benchmarks import ref_keras  # pylint: disable=g-import-not-at-top
       except ImportError as e:
         _log(f"skipping {name}: Keras/TensorFlow not installed ({e})")
         continue
@@ -295,7 +292,7 @@ def main(argv=None):
         _log("skipping torch: the reference is float32 only")
         continue
       try:
-        import ref_torch  # pylint: disable=g-import-not-at-top
+        from benchmarks import ref_torch  # pylint: disable=g-import-not-at-top
       except ImportError as e:
         _log(f"skipping torch: PyTorch not installed ({e})")
         continue

@@ -3,6 +3,7 @@
 bad sweeps failing before anything trains."""
 
 import csv
+import json
 import math
 import os
 import subprocess
@@ -186,7 +187,7 @@ def test_cli_names_the_field_and_the_sweep_file(tmp_path):
       "          'variants': [('ok', {'data.fraction': 0.5}),\n"
       "                       ('typo', {'model.gen_chanels': (8, 8, 4, 1)})]}\n")
   proc = subprocess.run(
-      [sys.executable, os.path.join(REPO, "ablations", "run.py"),
+      [sys.executable, "-m", "ablations.run",
        f"--sweep={sweep}", f"--workdir={tmp_path / 'out'}"],
       cwd=REPO, capture_output=True, text=True, timeout=300)
   assert proc.returncode == 2, proc.stderr[-2000:]
@@ -196,20 +197,34 @@ def test_cli_names_the_field_and_the_sweep_file(tmp_path):
 
 
 def _committed_sweeps():
-  folder = os.path.join(REPO, "ablations")
-  return sorted(
-      f for f in os.listdir(folder) if f.endswith(".py") and
-      "def get_sweep(" in open(os.path.join(folder, f), encoding="utf-8").read())
+  """Every sweep file under ablations/<study>/, as a path from the repo."""
+  found = []
+  for study in sorted(os.listdir(os.path.join(REPO, "ablations"))):
+    folder = os.path.join(REPO, "ablations", study)
+    if not os.path.isdir(folder):
+      continue
+    for f in sorted(os.listdir(folder)):
+      path = os.path.join(folder, f)
+      if f.endswith(".py") and "def get_sweep(" in open(
+          path, encoding="utf-8").read():
+        found.append(os.path.relpath(path, REPO))
+  return found
 
 
 def test_every_committed_sweep_file_still_plans(tmp_path):
-  # The sweep files are the commands BUILD_NOTES.md quotes; a config field
+  # The sweep files are the commands the docs quote; a config field
   # renamed since would otherwise surface hours into a rerun.
   names = _committed_sweeps()
-  assert "stroke_augment.py" in names and "stroke_budget.py" in names
+  assert os.path.join("ablations", "stroke_quality", "stroke_augment.py") in (
+      names)
+  assert os.path.join("ablations", "smoke", "smoke.py") in names
+  assert not [f for f in os.listdir(os.path.join(REPO, "ablations"))
+              if f.endswith(".py") and f not in (
+                  "__init__.py", "run.py", "bases.py")], (
+                      "sweep files live in ablations/<study>/")
   for name in names:
-    sweep = runner.load_sweep(os.path.join(REPO, "ablations", name))
-    jobs = runner.plan(sweep, str(tmp_path / name))
+    sweep = runner.load_sweep(os.path.join(REPO, name))
+    jobs = runner.plan(sweep, str(tmp_path / os.path.basename(name)))
     assert len(jobs) == len(sweep.variants) * len(sweep.seeds), name
     for job in jobs:
       for dotted, value in job.overrides.items():
@@ -220,8 +235,47 @@ def test_every_committed_sweep_file_still_plans(tmp_path):
   assert not any(tmp_path.iterdir())  # planning writes nothing
 
 
+def test_every_committed_sweep_reproduces_its_base_snapshot(tmp_path):
+  """A sweep's base is overrides on :paper; its resolved form at the time of
+  its runs is committed beside it (<sweep>.base.json). Planning the sweep
+  today must train exactly that base plus each variant's overrides, so a
+  preset or default that changes later cannot change what an old sweep
+  means. Fields added to the config after the snapshot (new options, whose
+  defaults build the original) are the only ones allowed to be absent."""
+  from ablations import bases  # pylint: disable=import-outside-toplevel
+  for name in _committed_sweeps():
+    snap_path = os.path.join(REPO, bases.snapshot_path(name))
+    assert os.path.isfile(snap_path), f"{name}: no committed base snapshot"
+    with open(snap_path, encoding="utf-8") as f:
+      snapshot = bases.flatten(json.load(f))
+    source = open(os.path.join(REPO, name), encoding="utf-8").read()
+    assert "bases.on_paper(" in source and "get_config(" not in source, (
+        f"{name}: the base must be overrides on :paper, not a live preset")
+    sweep = runner.load_sweep(os.path.join(REPO, name))
+    resolved = bases.flatten(bases.as_plain(sweep.base))
+    missing = sorted(set(snapshot) - set(resolved))
+    assert not missing, (name, "fields renamed or removed", missing)
+    changed = {k: (snapshot[k], resolved[k]) for k in snapshot
+               if snapshot[k] != resolved[k]}
+    assert not changed, (name, "base differs from its snapshot", changed)
+    for job in runner.plan(sweep, str(tmp_path / os.path.basename(name))):
+      trained = bases.flatten(bases.as_plain(job.train_config))
+      expect = dict(snapshot, seed=job.seed, **{
+          k: json.loads(json.dumps(v)) for k, v in job.overrides.items()})
+      diff = {k: (v, trained.get(k)) for k, v in expect.items()
+              if trained.get(k) != v and k != "compilation_cache_dir"}
+      assert not diff, (name, job.variant, diff)
+
+
+def test_on_paper_refuses_an_unknown_field():
+  from ablations import bases  # pylint: disable=import-outside-toplevel
+  assert bases.on_paper({"train.steps": 7}).train.steps == 7
+  with pytest.raises(KeyError, match="train.stepz"):
+    bases.on_paper({"train.stepz": 7})
+
+
 def test_evaluate_runs_checks_the_issue_targets_on_the_mean():
-  from ablations import evaluate_runs  # pylint: disable=import-outside-toplevel
+  from ablations.tools import evaluate_runs  # pylint: disable=import-outside-toplevel
   s = {k: evaluate_runs._stats(v) for k, v in {
       "fid_half": [5.0, 6.0], "fid_real_vs_real": [2.5, 2.5],
       "tstr_accuracy": [0.91, 0.93], "cas_accuracy": [0.95, 0.97],
@@ -248,7 +302,7 @@ def test_evaluate_runs_checks_the_issue_targets_on_the_mean():
 
 
 def test_evaluate_runs_names_sweep_runs_by_variant_and_seed():
-  from ablations import evaluate_runs  # pylint: disable=import-outside-toplevel
+  from ablations.tools import evaluate_runs  # pylint: disable=import-outside-toplevel
   name = evaluate_runs.run_name
   assert name(os.path.join("out", "quality_long", "seed_1", "train")) == (
       "quality_long_seed_1")
@@ -266,7 +320,7 @@ def test_evaluate_runs_names_sweep_runs_by_variant_and_seed():
 
 def test_compare_grid_draws_every_run_on_the_same_noise(sweep_dir, tmp_path,
                                                         monkeypatch):
-  from ablations import compare_grid  # pylint: disable=import-outside-toplevel
+  from ablations.tools import compare_grid  # pylint: disable=import-outside-toplevel
   from sigjax import inference  # pylint: disable=import-outside-toplevel
   out, _, _ = sweep_dir
   s0, s1 = (str(out / "base" / f"seed_{s}" / "train") for s in SEEDS)
@@ -311,7 +365,7 @@ def test_compare_grid_draws_every_run_on_the_same_noise(sweep_dir, tmp_path,
 
 
 def test_raw_texture_scores_every_run_against_its_own_real_data(sweep_dir):
-  from ablations import raw_texture  # pylint: disable=import-outside-toplevel
+  from ablations.tools import raw_texture  # pylint: disable=import-outside-toplevel
   out, _, _ = sweep_dir
   runs = [str(out / "base" / f"seed_{s}" / "train") for s in SEEDS]
   rows = raw_texture.texture_rows(runs, per_class=3, seed=0)

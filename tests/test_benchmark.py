@@ -1,4 +1,5 @@
-"""benchmarks/train_step.py runs (test preset, one step) and reports sane JSON."""
+"""python -m benchmarks.train_step runs (test preset, one step) and reports
+sane JSON."""
 
 import json
 import os
@@ -11,7 +12,7 @@ from conftest import REPO
 def test_train_step_benchmark_reports_every_impl():
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
   r = subprocess.run(
-      [sys.executable, str(REPO / "benchmarks" / "train_step.py"),
+      [sys.executable, "-m", "benchmarks.train_step",
        "--preset=test", "--steps=1", "--rounds=1", "--probe=256",
        "--impls=sigjax,keras,torch",
        # model fields are cast to their type (an int here), train.* too
@@ -47,8 +48,7 @@ def test_train_step_benchmark_reports_every_impl():
 def test_analytic_flops_of_the_paper_step():
   """4 G + 8 D forward-equivalents; the paper preset at batch 64 is the
   ~350 GFLOP quoted for the original step."""
-  sys.path.insert(0, str(REPO / "benchmarks"))
-  import train_step  # pylint: disable=g-import-not-at-top
+  from benchmarks import train_step  # pylint: disable=g-import-not-at-top
   from configs import cgan  # pylint: disable=g-import-not-at-top
   config = cgan.get_config("paper")
   g = train_step.analytic_gflop(config, 10, 64)

@@ -340,10 +340,10 @@ def test_config_differences_rules():
 
 
 def test_earlier_quality_workdir_is_named_and_resumes_with_its_width():
-  """`:quality`'s D widened in the fifth session, its G in the eighth and
-  back in the ninth: a workdir of an earlier preset is refused with the
-  field named, and resumes when the saved width is passed back (the
-  error's own advice)."""
+  """`:quality`'s D widened on 2026-11-29, its G on 2026-11-30 and back
+  later that day (CHANGELOG.md): a workdir of an earlier preset is refused
+  with the field named, and resumes when the saved width is passed back
+  (the error's own advice)."""
   earlier = cgan_config.get_config("quality")
   earlier.model.disc_channels = (16, 32, 64, 64)
   saved = json.loads(earlier.to_json_best_effort())
@@ -352,7 +352,7 @@ def test_earlier_quality_workdir_is_named_and_resumes_with_its_width():
   assert [d.split(":")[0] for d in diffs] == ["model.disc_channels"], diffs
   now.model.disc_channels = (16, 32, 64, 64)
   assert ckpt.config_differences(saved, now) == []
-  # The eighth session's `:quality` (G at 128-64-32-1) is named by G's width
+  # `:quality` of 2026-11-30 17:10 (G at 128-64-32-1) is named by G's width
   # alone and resumes with it.
   earlier = cgan_config.get_config("quality")
   earlier.model.gen_channels = (128, 64, 32, 1)
@@ -365,7 +365,7 @@ def test_earlier_quality_workdir_is_named_and_resumes_with_its_width():
       diffs)
   now.model.gen_channels = (128, 64, 32, 1)
   assert ckpt.config_differences(saved, now) == []
-  # The seventh session's (this G, 1500 steps) differs only in train.steps,
+  # `:quality` of 2026-11-29 (this G, 1500 steps) differs only in train.steps,
   # which training does not read: it resumes as it is and goes on to 2500.
   earlier = cgan_config.get_config("quality")
   earlier.train.steps = 1500

@@ -342,16 +342,15 @@ def test_quality_presets_build_and_trace(preset):
   assert config.model.upsample == "resize_conv"
   assert config.data.ink == "coverage"
   assert config.train.ema_decay > 0
-  # R1 in place of instance noise (BUILD_NOTES.md "Augmentation, residual
-  # blocks, R1"), gamma by the StyleGAN2-ADA heuristic for the batch.
+  # R1 in place of instance noise (docs/recipes.md, "R1"), gamma by the
+  # StyleGAN2-ADA heuristic for the batch.
   assert config.train.instance_noise == 0
   assert config.train.r1_gamma == pytest.approx(
       0.0002 * config.data.image_size ** 2 / config.train.batch_size)
   assert config.train.ema_start < config.train.steps
   if preset == "quality":
-    # G at the `cpu` preset's widths for 2500 steps (BUILD_NOTES.md, "The
-    # narrow G over more steps"), the batch at its size, D twice its width
-    # ("The wider D over three seeds").
+    # G at the `cpu` preset's widths for 2500 steps, the batch at its size,
+    # D twice its width (docs/recipes.md).
     cpu = cgan_config.get_config("cpu")
     assert tuple(config.model.gen_channels) == tuple(
         cpu.model.gen_channels) == (64, 32, 16, 1)
