@@ -5,9 +5,12 @@ Presets are chosen after a colon: ``--config=configs/cgan.py:paper``.
 * ``paper``: the 2019 Keras project exactly (batch 64, 20000 steps, widths
   128-64-32-1 / 32-64-128-256, Adam(2e-4, b1=0.5)). It never changes; the
   sweeps in ``ablations/`` state their bases as overrides on it.
-* ``cpu`` (default): a schedule that shows class-conditional signatures on a
-  2-core CPU in minutes (docs/architecture.md, "Training").
-* ``quality``: the recipe for real work: G learns ink coverage, nearest
+* ``dcgan_small`` (``cpu`` is its former name and still works): the 2019
+  DCGAN at half G's widths, a quarter of D's and half the batch, 2500
+  steps: class-conditional signatures on a 2-core CPU in ~15 minutes
+  whose names a reader seldom makes out (docs/architecture.md,
+  "Training"; docs/results.md).
+* ``quality`` (default): the recipe for real work: G learns ink coverage, nearest
   resize + 3x3 convolutions and an EMA in G, R1 on D's real images, G
   64-32-16-1, D 32-64-128-128, batch 32, 2500 steps (~14 min on a 2-vCPU
   Zen 4 EPYC). Each part and its evidence: docs/recipes.md; its changes
@@ -23,15 +26,19 @@ import ml_collections
 from configs import common
 
 
-def get_config(preset: str = "cpu") -> ml_collections.ConfigDict:
-  preset = preset or "cpu"
+# Former preset names -> today's (CHANGELOG.md).
+ALIASES = {"cpu": "dcgan_small"}
+
+
+def get_config(preset: str = "quality") -> ml_collections.ConfigDict:
+  preset = ALIASES.get(preset, preset or "quality")
   config = common.base_config()
   config.job = "train"
   config.preset = preset
 
   if preset == "paper":
     pass  # common.base_config() is the paper setting.
-  elif preset == "cpu":
+  elif preset == "dcgan_small":
     # ~8x less work per step than `paper`: class-conditional signatures
     # in ~2500 steps (docs/architecture.md, "Training").
     config.model.gen_channels = (64, 32, 16, 1)
@@ -81,6 +88,6 @@ def get_config(preset: str = "cpu") -> ml_collections.ConfigDict:
     config.train.samples_per_class = 2
   else:
     raise ValueError(
-        f"configs/cgan.py: unknown preset {preset!r}; use paper, cpu, "
-        "quality, quality_gpu or test")
+        f"configs/cgan.py: unknown preset {preset!r}; use quality "
+        "(default), quality_gpu, paper, dcgan_small (formerly cpu) or test")
   return config
