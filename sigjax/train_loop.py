@@ -151,6 +151,23 @@ class OverfitProbe:
     return out
 
 
+def parameter_overview(state) -> str:
+  """'G 1.23M (fc 0.41M, deconv0 0.41M, ...); D ...': the parameter count of
+  each network and of its top-level layers, largest first."""
+  def count(tree):
+    return sum(int(np.prod(x.shape)) for x in jax.tree.leaves(tree))
+
+  def fmt(n):
+    return f"{n / 1e6:.2f}M" if n >= 1e5 else f"{n / 1e3:.1f}k"
+
+  parts = []
+  for name, params in (("G", state.params_g), ("D", state.params_d)):
+    layers = sorted(((count(v), k) for k, v in params.items()), reverse=True)
+    parts.append(f"{name} {fmt(count(params))} ("
+                 + ", ".join(f"{k} {fmt(n)}" for n, k in layers) + ")")
+  return "; ".join(parts)
+
+
 def overfit_onset(rows, gap: float = 0.10, patience: int = 3):
   """The first logged step from which D's accuracy on its training reals
   exceeds that on held-out reals by >= ``gap`` for ``patience`` logs in a
@@ -345,6 +362,7 @@ def run(config, workdir: str):
     return None
 
   state = parallel.replicate(train_lib.create_state(config, num_classes), mesh)
+  logging.info("Parameters: %s", parameter_overview(state))
   try:
     restored, _ = ckpt.restore_latest(manager, ckpt.abstract(state),
                                       move_aside=True, check_meta=check_meta)

@@ -195,3 +195,12 @@ def test_overfit_onset_needs_a_lasting_gap():
   assert train_loop.overfit_onset(rows([0, 0.2, 0, 0.12, 0.15, 0.3])) == 200
   assert train_loop.overfit_onset(rows([0, 0.2, 0.2, 0, 0.2])) is None
   assert train_loop.overfit_onset([{"step": 50, "d_loss": 1.0}]) is None
+
+
+def test_parameter_overview_counts_each_network():
+  config = cgan_config.get_config("test")
+  state = train_lib.create_state(config, 3)
+  text = train_loop.parameter_overview(state)
+  g = sum(int(np.prod(x.shape)) for x in jax.tree.leaves(state.params_g))
+  assert text.startswith(f"G {g / 1e3:.1f}k (") and "; D " in text
+  assert "fc " in text and "conv0 " in text
