@@ -303,6 +303,13 @@ def _json(value):
   return json.loads(json.dumps(value, default=str))
 
 
+def _same_media(value) -> tuple:
+  try:
+    return tuple(common.media_list({"media": value}))
+  except ValueError:
+    return (str(value),)
+
+
 def config_differences(saved: dict, config) -> list:
   """What makes ``config`` another run than the ``saved`` one (the
   ``config.json`` of a workdir), as "field: saved X, now Y" lines.
@@ -350,7 +357,8 @@ def config_differences(saved: dict, config) -> list:
   saved_source = saved.get("data", {}).get("source", source)
   for name in _DATA_FIELDS["*"] + _DATA_FIELDS.get(source, ()):
     if name in _DATA_FIELDS["*"] or saved_source == source:
-      compare("data", name)
+      # 'all' and the media written out are the same images.
+      compare("data", name, _same_media if name == "media" else None)
   for name, same, shown in _TRAIN_STATE:
     compare("train", name, same, shown)
   return out

@@ -204,3 +204,15 @@ def test_parameter_overview_counts_each_network():
   g = sum(int(np.prod(x.shape)) for x in jax.tree.leaves(state.params_g))
   assert text.startswith(f"G {g / 1e3:.1f}k (") and "; D " in text
   assert "fc " in text and "conv0 " in text
+
+
+def test_media_all_and_its_list_are_the_same_run():
+  from sigjax import checkpoint as ckpt  # pylint: disable=import-outside-toplevel
+  config = cgan_config.get_config("test")
+  config.data.update(source="cross_media", media="all")
+  saved = json.loads(config.to_json_best_effort())
+  config.data.media = "phone_on_table,paper,ipad,phone_in_hand"
+  assert ckpt.config_differences(saved, config) == []
+  config.data.media = "paper,ipad"
+  assert any("data.media" in d for d in ckpt.config_differences(saved,
+                                                                config))
