@@ -158,6 +158,8 @@ def parameter_overview(state) -> str:
     return sum(int(np.prod(x.shape)) for x in jax.tree.leaves(tree))
 
   def fmt(n):
+    if n < 1000:
+      return str(n)
     return f"{n / 1e6:.2f}M" if n >= 1e5 else f"{n / 1e3:.1f}k"
 
   parts = []
