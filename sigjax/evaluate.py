@@ -121,9 +121,13 @@ def indep_data_config(data_cfg, indep_media: str):
     return None, ("the evaluated data's train split (label "
                   f"{data_cfg.label!r} splits each writer's images, so other "
                   "media could hold test images)")
-  want = [m.strip() for m in media.split(",") if m.strip()]
-  have = [m.strip() for m in str(data_cfg.media).split(",") if m.strip()]
-  if sorted(want) == sorted(have):
+  try:
+    want = common.media_list({"media": media})
+  except ValueError:
+    raise EvaluationError(
+        f"config.eval.indep_media={indep_media!r}: use '', 'all' or a "
+        f"comma-separated subset of {ALL_MEDIA}") from None
+  if want == common.media_list(data_cfg):  # 'all' included
     return None, "the evaluated data's train split (same media)"
   d = ml_collections.ConfigDict(data_cfg.to_dict())
   d.media = ",".join(want)

@@ -36,6 +36,8 @@ from etils import epath
 import numpy as np
 import tensorflow_datasets as tfds
 
+from configs import common
+
 from sigjax.errors import DataError
 
 ENV_DIR = "SIGJAX_CROSS_MEDIA_DIR"
@@ -214,11 +216,8 @@ class CrossMediaSignatures(tfds.core.GeneratorBasedBuilder):
 
 def builder_from_data_config(data_cfg) -> CrossMediaSignatures:
   """The (prepared-or-not) builder for ``config.data``."""
-  media = [m.strip() for m in str(data_cfg.media).split(",")]
-  if media == ["all"]:
-    media = list(MEDIA)
   try:
-    cfg = make_config(data_cfg.label, media,
+    cfg = make_config(data_cfg.label, common.media_list(data_cfg),
                       data_cfg.variant, data_cfg.val_fraction,
                       data_cfg.test_fraction, data_cfg.seed)
   except ValueError as e:
