@@ -3,6 +3,7 @@ tabulate mean ± std over seeds.
 
     python -m ablations.run --sweep=ablations/smoke/smoke.py --workdir=OUT \
         [--only=variant[,variant]] [--shard=i/n] [--dry_run] [--collect_only]
+        [--seeds_in_program=S]
 
 A sweep file defines ``get_sweep()`` returning a dict:
 
@@ -33,7 +34,11 @@ is caught then too. The evaluation always uses the full real data
 against the same classifier and FID reference as the others. ``--shard=i/n``
 takes every n-th job starting at i, so n processes (or hosts) can share one
 OUT; each writes the tables from whatever has finished, and ``--collect_only``
-rewrites them at the end.
+rewrites them at the end. ``--seeds_in_program=S`` (0: all) trains a
+variant's seeds S at a time as one program (``train.num_seeds``: jax.vmap
+over the seeds; each run keeps its own ``train`` folder) before evaluating
+them one by one; a run that stands at another checkpoint step than its
+siblings trains alone.
 """
 
 from __future__ import annotations
@@ -381,6 +386,71 @@ def run_job(job: Job, sweep: Sweep) -> dict:
   return record
 
 
+def _latest_step(train_dir: str) -> int:
+  """The newest checkpoint step in a run's training workdir (0: none)."""
+  from sigjax import checkpoint as ckpt  # pylint: disable=g-import-not-at-top
+  if not os.path.isdir(ckpt.checkpoint_dir(train_dir)):
+    return 0
+  manager = ckpt.make_manager(train_dir, read_only=True)
+  try:
+    return max(manager.all_steps(), default=0)
+  finally:
+    manager.close()
+
+
+def program_groups(jobs: list, seeds_in_program: int) -> list:
+  """The jobs to train together: a variant's unfinished runs that stand at
+  the same checkpoint step, ``seeds_in_program`` at a time (0: all of
+  them), in plan order. Groups of one are left to ``run_job``."""
+  if seeds_in_program == 1:
+    return []
+  chunks = {}
+  for job in jobs:
+    if status(job) == "done":
+      continue
+    key = (job.variant, _latest_step(job.train_dir))
+    if key[1] >= job.train_config.train.steps:
+      continue  # trained; only its evaluation is left
+    chunks.setdefault(key, []).append(job)
+  groups = []
+  for members in chunks.values():
+    size = seeds_in_program or len(members)
+    groups += [members[i:i + size] for i in range(0, len(members), size)]
+  return [g for g in groups if len(g) > 1]
+
+
+def train_group(group: list, sweep: Sweep) -> None:
+  """Trains a variant's runs as one program (``sigjax.train_loop.run_group``,
+  ``train.num_seeds``' machinery); each run keeps its own training workdir,
+  so ``run_job`` then finds it trained and only evaluates it. Each run's
+  train_time.json gets the group's wall time divided by its size."""
+  from sigjax import train_loop  # pylint: disable=g-import-not-at-top
+  for job in group:
+    _check_identity(job, sweep)
+  seeds = ", ".join(str(job.seed) for job in group)
+  logging.info("=== %s seeds %s: training as one program", group[0].variant,
+               seeds)
+  t0 = time.time()
+  states = train_loop.run_group([job.train_config for job in group],
+                                [job.train_dir for job in group],
+                                cache_dir=group[0].train_config
+                                .compilation_cache_dir)
+  share = (time.time() - t0) / len(group)
+  for job, state in zip(group, states):
+    steps = int(np.asarray(state.step))
+    path = os.path.join(job.dir, "train_time.json")
+    timing = _read_json(path, {"train_time_s": 0.0, "attempts": 0})
+    if steps > int(timing.get("steps", 0)):
+      timing["train_time_s"] += share
+      timing["attempts"] += 1
+      timing["steps"] = steps
+      timing["seeds_in_program"] = len(group)
+      _write_json(path, timing)
+    if steps < job.train_config.train.steps:
+      raise Interrupted(f"{job.variant} seeds {seeds} stopped at step "
+                        f"{steps}; run the same command to resume")
+
+
 def _onset(train_dir: str):
   from sigjax import train_loop  # pylint: disable=g-import-not-at-top
   return train_loop.overfit_onset(train_loop.read_metrics(train_dir))
@@ -494,8 +564,11 @@ def parse_shard(text: str):
 
 def run_sweep(sweep, workdir: str, only: Optional[Sequence[str]] = None,
               shard=(0, 1), dry_run: bool = False,
-              collect_only: bool = False) -> list:
+              collect_only: bool = False, seeds_in_program: int = 1) -> list:
   """Runs (or resumes) the sweep's jobs of this shard, then writes the tables.
+
+  ``seeds_in_program`` = S > 1 (0: all) trains a variant's seeds S at a time
+  as one program (``program_groups``), then evaluates each as before.
 
   ``sweep``: a ``Sweep``, the dict a sweep file's ``get_sweep()`` returns, or
   the sweep file's path. Returns the per-variant rows of results.csv (for
@@ -528,9 +601,13 @@ def run_sweep(sweep, workdir: str, only: Optional[Sequence[str]] = None,
   # runs done out of this shard's, the run's scores, the time left.
   progress = console.Progress(len(jobs), title="sweep", unit="run",
                               start=len(done), warmup=False, live=False)
+  groups = {id(job): g for g in program_groups(jobs, seeds_in_program)
+            for job in g}
   for job in jobs:
     if id(job) in done_ids:
       continue
+    if id(job) in groups and groups[id(job)][0] is job:
+      train_group(groups[id(job)], sweep)
     record = run_job(job, sweep)
     collect(sweep, workdir)  # tables stay current as runs finish
     shown = {"run": f"{job.variant}/seed_{job.seed}"}
@@ -557,8 +634,12 @@ def main(argv):
       log_path = console.setup(FLAGS.workdir, "sweep")
       logging.info("Sweep %s in %s; full log: %s", FLAGS.sweep,
                    os.path.abspath(FLAGS.workdir), log_path)
+    if FLAGS.seeds_in_program < 0:
+      raise SweepError(f"--seeds_in_program={FLAGS.seeds_in_program}: use "
+                       "0 (all of a variant's seeds), 1 or more")
     run_sweep(sweep, FLAGS.workdir, only=only, shard=shard,
-              dry_run=FLAGS.dry_run, collect_only=FLAGS.collect_only)
+              dry_run=FLAGS.dry_run, collect_only=FLAGS.collect_only,
+              seeds_in_program=FLAGS.seeds_in_program)
     if not FLAGS.dry_run:
       print(open(os.path.join(FLAGS.workdir, "results.md")).read())
       print(f"sweep wall time {time.time() - t0:.1f} s")
@@ -584,6 +665,10 @@ if __name__ == "__main__":
   flags.DEFINE_string("shard", "0/1", "i/n: run every n-th job from i.")
   flags.DEFINE_bool("dry_run", False, "Validate and print the plan only.")
   flags.DEFINE_bool("collect_only", False, "Only (re)write the tables.")
+  flags.DEFINE_integer(
+      "seeds_in_program", 1,
+      "Train a variant's seeds this many at a time as one program "
+      "(train.num_seeds; 0: all of them). 1: one run after another.")
   FLAGS = flags.FLAGS
   from sigjax import console  # pylint: disable=g-import-not-at-top
   app.run(main, argv=console.expand_verbose_flag(sys.argv))

@@ -154,6 +154,11 @@ def base_config() -> ml_collections.ConfigDict:
   # checkpoint or stop boundary. 1 = one call per step (k > 1 is bitwise
   # the same run; not measured faster on CPU, docs/performance_loop.md).
   t.steps_per_dispatch = 1
+  # Seeds trained as one program (jax.vmap over S independent GANs): seeds
+  # config.seed ... config.seed + S - 1, each an ordinary run directory
+  # WORKDIR/seed_<s> (sigjax/train_loop.py: seed_runs). 1 = one run in
+  # WORKDIR itself.
+  t.num_seeds = 1
 
   config.compilation_cache_dir = ""  # '' = <workdir>/../.jax_cache
   # XLA:CPU convolutions: 'eigen' (XLA's own, measured fastest) or 'ynnpack'

@@ -106,8 +106,10 @@ def replicated(mesh: Mesh) -> NamedSharding:
   return NamedSharding(mesh, P())
 
 
-def batch_sharding(mesh: Mesh) -> NamedSharding:
-  return NamedSharding(mesh, P(DATA_AXIS))
+def batch_sharding(mesh: Mesh, leading: int = 0) -> NamedSharding:
+  """Split over ``data`` on axis ``leading`` (1 for a seed group's (S,
+  batch, ...) arrays: every device holds its rows of every seed)."""
+  return NamedSharding(mesh, P(*([None] * leading), DATA_AXIS))
 
 
 def replicate(tree, mesh: Mesh):
@@ -127,13 +129,14 @@ def check_batch_size(global_batch: int, mesh: Mesh, setting: str) -> None:
         f"({n}) and processes ({jax.process_count()}).")
 
 
-def shard_batch(batch, mesh: Mesh):
-  """Host-local numpy arrays -> global jax.Arrays sharded on axis 0.
+def shard_batch(batch, mesh: Mesh, leading: int = 0):
+  """Host-local numpy arrays -> global jax.Arrays sharded on axis
+  ``leading`` (0; 1 for a seed group's (S, batch, ...) batches).
 
   Each process passes its own slice of the global batch (its rows, in process
   order), as ``sigjax.data.train_dataset`` produces them.
   """
-  sharding = batch_sharding(mesh)
+  sharding = batch_sharding(mesh, leading)
   return jax.tree.map(
       lambda x: jax.make_array_from_process_local_data(sharding, np.asarray(x)),
       batch)

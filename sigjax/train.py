@@ -495,7 +495,7 @@ def metric_names(config, num_classes: int, state) -> tuple:
 
 
 def make_loop_step(config, num_classes: int, resident_size: int = 0,
-                   sharding=None):
+                   sharding=None, seeds=None):
   """The train loop's step: ``make_train_step`` plus the metric sums.
 
   ``resident_size`` = 0 (batches fed from the host):
@@ -510,6 +510,14 @@ def make_loop_step(config, num_classes: int, resident_size: int = 0,
   ``step`` is the new ``state.step``, a small output that is not donated
   (the loop polls it to show progress without waiting). ``acc`` is
   ``init_metric_sums``'s pytree.
+
+  ``seeds`` (a list of S > 1 seeds; ``config.seed`` is then ignored): S
+  independent GANs in one program, ``jax.vmap`` over the state, the metric
+  sums and the data order. ``state`` and ``acc`` carry a leading axis of
+  size S (seed i's at index i, from ``create_state`` of its own seed); fed
+  batches are (S, batch, ...) (seed i's own batch at i); resident data is
+  shared, each seed drawing its batch from its own order
+  (``order_key(seeds[i])``); ``step`` is (S,).
   """
   # Looked up at call time, so tests can replace make_train_step.
   step_fn = make_train_step(config, num_classes)
@@ -518,16 +526,17 @@ def make_loop_step(config, num_classes: int, resident_size: int = 0,
     state, metrics = step_fn(state, images, labels)
     return state, accumulate_metrics(acc, metrics, state.step)
 
+  many = seeds is not None and len(seeds) > 1
   if not resident_size:
     def host_step(state, acc, images, labels):
-      state, acc = one(state, acc, images, labels)
+      state, acc = (jax.vmap(one) if many else one)(state, acc, images,
+                                                    labels)
       return state, acc, state.step
     return host_step
 
-  key = batch_order.order_key(config.seed)
   batch = real_batch_size(config)
 
-  def gathered(state, acc, all_images, all_labels):
+  def gathered_one(state, acc, key, all_images, all_labels):
     idx = batch_order.permutation_batch_indices(key, state.step,
                                                 resident_size, batch)
     images, labels = all_images[idx], all_labels[idx]
@@ -535,6 +544,14 @@ def make_loop_step(config, num_classes: int, resident_size: int = 0,
       images = jax.lax.with_sharding_constraint(images, sharding)
       labels = jax.lax.with_sharding_constraint(labels, sharding)
     return one(state, acc, images, labels)
+
+  if many:
+    keys = jnp.stack([batch_order.order_key(s) for s in seeds])
+    gathered = lambda state, acc, x, y: jax.vmap(
+        gathered_one, in_axes=(0, 0, 0, None, None))(state, acc, keys, x, y)
+  else:
+    key = batch_order.order_key(config.seed)
+    gathered = lambda state, acc, x, y: gathered_one(state, acc, key, x, y)
 
   def resident_step(state, acc, all_images, all_labels, count=None):
     if count is None:
@@ -548,15 +565,18 @@ def make_loop_step(config, num_classes: int, resident_size: int = 0,
 
 
 def jit_loop_step(config, num_classes: int, mesh, resident_size: int = 0,
-                  multi: bool = False):
+                  multi: bool = False, seeds=None):
   """``make_loop_step`` compiled for ``mesh``: the state, the metric sums
-  and the resident data replicated, fed batches sharded over ``data``.
+  and the resident data replicated, fed batches sharded over ``data`` (the
+  batch axis: axis 1 of a group's (S, batch, ...) batches).
   With ``multi`` (resident only) the step count is an argument: one
   executable serves every chunk length. State and sums are donated."""
   rep = parallel.replicated(mesh)
-  batch = parallel.batch_sharding(mesh)
+  many = seeds is not None and len(seeds) > 1
+  batch = parallel.batch_sharding(mesh, leading=1 if many else 0)
   fn = make_loop_step(config, num_classes, resident_size,
-                      batch if mesh.devices.size > 1 else None)
+                      parallel.batch_sharding(mesh)
+                      if mesh.devices.size > 1 else None, seeds)
   if not resident_size:
     shardings = (rep, rep, batch, batch)
   elif multi:

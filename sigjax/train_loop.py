@@ -143,10 +143,13 @@ class OverfitProbe:
 
   def __call__(self, state) -> dict:
     """Device scalars (no host synchronisation)."""
+    return self.measure(state.params_d, state.spectral_d)
+
+  def measure(self, params_d, spectral_d) -> dict:
+    """``__call__`` on D's parameters (and spectral-norm state) alone."""
     out = {}
     for name, (images, labels) in self.sets.items():
-      acc, logit = self._stats(state.params_d, state.spectral_d, images,
-                               labels)
+      acc, logit = self._stats(params_d, spectral_d, images, labels)
       out[f"d_{name}_acc"], out[f"d_{name}_logit"] = acc, logit
     return out
 
@@ -197,18 +200,26 @@ def read_metrics(workdir: str) -> list:
 def make_probe(config, num_classes, train_data, mesh):
   """The ``OverfitProbe`` of a run, or None (with the reason logged) when
   its data has no held-out images."""
+  return make_probes([config], num_classes, train_data, mesh)[0]
+
+
+def make_probes(configs, num_classes, train_data, mesh) -> list:
+  """``make_probe`` for each run of a group (the validation split is read
+  once; each run's training sample follows its own seed)."""
+  config = configs[0]
   try:
     val = data_lib.load(config.data, "validation")
   except data_lib.DataError as e:
     logging.info("No D overfitting probe (%s).", e)
-    return None
+    return [None] * len(configs)
   if cgan.num_media(config) > 1:
     val = data_lib.medium_conditioned(val, common.media_list(config.data))
-  probe = OverfitProbe(config, num_classes, train_data, val, mesh)
+  probes = [OverfitProbe(c, num_classes, train_data, val, mesh)
+            for c in configs]
   logging.info("D overfitting probe: %d held-out (validation) and %d "
-               "training real images, every %d steps.", probe.size,
-               probe.size, config.train.log_every)
-  return probe
+               "training real images, every %d steps.", probes[0].size,
+               probes[0].size, config.train.log_every)
+  return probes
 
 
 # The training set stays on the device when it takes at most this share of
@@ -316,24 +327,160 @@ def batch_order_of_run(config, workdir: str):
   return config
 
 
+def num_seeds(config) -> int:
+  """``config.train.num_seeds`` (validated): how many seeds one program
+  trains."""
+  n = config.train.get("num_seeds", 1)
+  if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+    raise ValueError(f"train.num_seeds={n!r}: must be an integer >= 1 (the "
+                     "seeds config.seed ... config.seed + num_seeds - 1)")
+  return n
+
+
+def seed_runs(config, workdir: str) -> list:
+  """[(config, workdir)] of the runs ``config`` trains in ``workdir``.
+
+  One run, ``workdir`` itself, when ``train.num_seeds`` is 1; otherwise the
+  seeds ``seed, seed + 1, ..., seed + S - 1``, each an ordinary run in
+  ``workdir/seed_<s>`` whose config is ``config`` with its own ``seed`` and
+  ``train.num_seeds = 1`` (so evaluate, generate, ``load_generator`` and a
+  later single-seed ``launch.py`` read or resume it as any other run).
+  """
+  n = num_seeds(config)
+  if n == 1:
+    return [(config, workdir)]
+  runs = []
+  for s in range(int(config.seed), int(config.seed) + n):
+    c = config.copy_and_resolve_references()
+    with c.unlocked():
+      c.seed = s
+      c.train.num_seeds = 1
+    runs.append((c, os.path.join(workdir, f"seed_{s}")))
+  return runs
+
+
 def run(config, workdir: str):
-  """Trains (or resumes) ``config`` in ``workdir``; returns the final state."""
+  """Trains (or resumes) ``config`` in ``workdir``; returns the final state,
+  or with ``train.num_seeds`` = S > 1 the list of the S seeds' final states
+  (``seed_runs``: one program, one run directory per seed)."""
+  runs = seed_runs(config, workdir)
+  states = run_group([c for c, _ in runs], [w for _, w in runs],
+                     cache_dir=(config.compilation_cache_dir
+                                or parallel.default_cache_dir(workdir)))
+  return states[0] if len(runs) == 1 else states
+
+
+def _take(tree, i: int, many: bool):
+  """Seed ``i``'s part of a group's pytree (leading axis S), or ``tree``."""
+  return jax.tree.map(lambda x: x[i], tree) if many else tree
+
+
+def _stack(trees: list):
+  """Host numpy pytrees of the same structure, stacked on a new axis 0."""
+  return jax.tree.map(lambda *xs: np.stack([np.asarray(x) for x in xs]),
+                      *trees)
+
+
+def check_group(configs) -> None:
+  """Raises ValueError unless ``configs`` differ in ``seed`` only (and
+  those seeds are distinct): a group is one program."""
+  def strip(c):
+    d = _config_dict(c)
+    d.pop("seed", None)
+    return d
+  first = strip(configs[0])
+  for c in configs[1:]:
+    if strip(c) != first:
+      raise ValueError("runs trained as one program must differ in seed "
+                       "only")
+  seeds = [int(c.seed) for c in configs]
+  if len(set(seeds)) != len(seeds):
+    raise ValueError(f"repeated seeds in one program: {seeds}")
+  if len(configs) > 1 and configs[0].data.get(
+      "batch_order", batch_order.LEGACY_BATCH_ORDER) != "permutation":
+    raise ValueError(
+        "train.num_seeds > 1 needs data.batch_order='permutation' (the "
+        "order every seed can draw inside one program); got "
+        f"{configs[0].data.get('batch_order')!r}")
+
+
+def _restore_group(managers, states, metas_check, workdirs):
+  """Each run's newest readable checkpoint (or its fresh state), brought to
+  one step: a group steps together, so when a crash left the runs at
+  different steps (one save finished, another not), every run goes back to
+  the newest step all of them hold (step 0: the fresh state) and the newer
+  checkpoints are moved aside, not deleted."""
+  out = []
+  for i, (m, s) in enumerate(zip(managers, states)):
+    restored, _ = ckpt.restore_latest(m, ckpt.abstract(s), move_aside=True,
+                                      check_meta=metas_check(i))
+    out.append(restored if restored is not None else s)
+  steps = [int(parallel.to_host(s.step)) for s in out]
+  if len(set(steps)) == 1:
+    return out, steps[0]
+  common = max(set.intersection(*[
+      {x for x in m.all_steps() if x <= min(steps)} | {0}
+      for m in managers]))
+  logging.warning("The runs of this group stopped at different steps (%s); "
+                  "resuming all of them from step %d, the newest they all "
+                  "hold (newer checkpoints are moved aside).",
+                  ", ".join(f"{os.path.basename(w)} {s}"
+                            for w, s in zip(workdirs, steps)), common)
+  for i, m in enumerate(managers):
+    if steps[i] == common:
+      continue
+    for later in sorted(x for x in m.all_steps() if x > common):
+      ckpt.set_aside(m.directory, str(later), "ahead-of-group",
+                     f"the group resumes from step {common}, the newest "
+                     "step every run of it holds")
+    m.reload()
+    if common:
+      out[i], _ = ckpt.restore_latest(m, ckpt.abstract(states[i]),
+                                      step=common)
+    else:
+      out[i] = states[i]
+  return out, common
+
+
+def run_group(configs, workdirs, cache_dir: str = ""):
+  """Trains (or resumes) ``configs[i]`` in ``workdirs[i]``, configs that
+  differ in seed only, as one program (one run: the ordinary loop); returns
+  the final states.
+
+  Several seeds: ``jax.vmap`` of the loop step over the stacked states
+  (``sigjax.train.make_loop_step``'s ``seeds``); every run keeps its own
+  checkpoints, config.json, metrics, TensorBoard events and sample grids,
+  exactly as a single run writes them, and one progress display shows the
+  group. Every boundary (log, sample, checkpoint, stop) is every run's.
+  """
+  configs = list(configs)
+  check_group(configs)
+  config = configs[0]
+  many = len(configs) > 1
   parallel.maybe_initialize_distributed()
   parallel.setup_compilation_cache(
-      config.compilation_cache_dir or parallel.default_cache_dir(workdir))
+      cache_dir or config.compilation_cache_dir
+      or parallel.default_cache_dir(workdirs[0]))
   is_main = jax.process_index() == 0
   t = config.train
   # Before anything is written: a workdir holding another config's run stops
   # here, with its checkpoints and config.json untouched.
-  manager = ckpt.make_manager(workdir, t.keep_checkpoints, t.async_checkpoint)
-  if ckpt.holds_checkpoints(manager):
-    try:
-      ckpt.check_same_run(workdir, config)
-    except ckpt.WorkdirMismatchError:
-      manager.close()
-      raise
-    config = batch_order_of_run(config, workdir)
-  os.makedirs(os.path.join(workdir, "samples"), exist_ok=True)
+  managers = []
+  try:
+    for i, (c, w) in enumerate(zip(configs, workdirs)):
+      managers.append(ckpt.make_manager(w, t.keep_checkpoints,
+                                        t.async_checkpoint))
+      if ckpt.holds_checkpoints(managers[-1]):
+        ckpt.check_same_run(w, c)
+        configs[i] = batch_order_of_run(c, w)
+    config = configs[0]
+    check_group(configs)
+  except Exception:
+    for m in managers:
+      m.close()
+    raise
+  for w in workdirs:
+    os.makedirs(os.path.join(w, "samples"), exist_ok=True)
 
   data = data_lib.load(config.data, config.data.split)
   if cgan.num_media(config) > 1:  # labels: medium * names + name
@@ -348,48 +495,62 @@ def run(config, workdir: str):
   parallel.check_batch_size(t.batch_size, mesh, "config.train.batch_size")
   logging.info("Mesh: %d devices over %d processes.", mesh.devices.size,
                jax.process_count())
-  meta = {"class_names": list(data.class_names), "num_classes": num_classes,
-          "image_size": config.data.image_size, "config": _config_dict(config)}
-  if "condition_media" in data.meta:  # labels = medium * names + name
-    meta.update(condition_names=data.meta["condition_names"],
-                condition_media=data.meta["condition_media"])
+  if many:
+    logging.info("Seeds %s in one program, runs in %s.",
+                 ", ".join(str(c.seed) for c in configs),
+                 ", ".join(workdirs))
+  metas = []
+  for c in configs:
+    meta = {"class_names": list(data.class_names),
+            "num_classes": num_classes,
+            "image_size": config.data.image_size, "config": _config_dict(c)}
+    if "condition_media" in data.meta:  # labels = medium * names + name
+      meta.update(condition_names=data.meta["condition_names"],
+                  condition_media=data.meta["condition_media"])
+    metas.append(meta)
 
-  def check_meta(old_meta):
-    if list(old_meta.get("class_names", meta["class_names"])) != \
-        meta["class_names"]:
-      return (f"{ckpt.checkpoint_dir(workdir)} was trained on classes "
-              f"{old_meta['class_names']} but config.data now gives "
-              f"{meta['class_names']}; use a new --workdir (nothing was "
-              "moved or changed).")
-    return None
+  def check_meta(i):
+    def check(old_meta):
+      if list(old_meta.get("class_names", metas[i]["class_names"])) != \
+          metas[i]["class_names"]:
+        return (f"{ckpt.checkpoint_dir(workdirs[i])} was trained on classes "
+                f"{old_meta['class_names']} but config.data now gives "
+                f"{metas[i]['class_names']}; use a new --workdir (nothing was "
+                "moved or changed).")
+      return None
+    return check
 
-  state = parallel.replicate(train_lib.create_state(config, num_classes), mesh)
-  logging.info("Parameters: %s", parameter_overview(state))
+  states = [parallel.replicate(train_lib.create_state(c, num_classes), mesh)
+            for c in configs]
+  logging.info("Parameters: %s", parameter_overview(states[0]))
   try:
-    restored, _ = ckpt.restore_latest(manager, ckpt.abstract(state),
-                                      move_aside=True, check_meta=check_meta)
+    states, start = _restore_group(managers, states, check_meta, workdirs)
   except Exception:
-    manager.close()
+    for m in managers:
+      m.close()
     raise
   if is_main:
-    with open(os.path.join(workdir, "config.json"), "w") as f:
-      f.write(config.to_json_best_effort(indent=2))
-  if restored is not None:
-    state = restored
-    logging.info("Resumed from step %d.", int(state.step))
-  start = int(parallel.to_host(state.step))
-  metrics_path = os.path.join(workdir, "metrics.jsonl")
+    for c, w in zip(configs, workdirs):
+      with open(os.path.join(w, "config.json"), "w") as f:
+        f.write(c.to_json_best_effort(indent=2))
+  if start:
+    logging.info("Resumed from step %d.", start)
   if is_main:
-    _trim_metrics(metrics_path, start)
+    for w in workdirs:
+      _trim_metrics(os.path.join(w, "metrics.jsonl"), start)
   if start >= t.steps:
     logging.info("Already trained to step %d (config.train.steps=%d).", start,
                  t.steps)
-    manager.close()
-    return state
+    for m in managers:
+      m.close()
+    return states
+  state = (parallel.replicate(_stack(parallel.to_host(states)), mesh)
+           if many else states[0])
+  del states
 
-  probe = make_probe(config, num_classes, data, mesh)
+  probes = make_probes(configs, num_classes, data, mesh)
   sampler = train_lib.make_sampler(config, num_classes)
-  z_fixed, y_fixed = train_lib.fixed_noise(config, num_classes)
+  noise = [train_lib.fixed_noise(c, num_classes) for c in configs]
   resident, reason = resolve_data_path(config, data, mesh)
   order = config.data.get("batch_order", batch_order.LEGACY_BATCH_ORDER)
   per_call = steps_per_dispatch(config, resident)
@@ -399,13 +560,17 @@ def run(config, workdir: str):
                f"; {per_call} steps per call" if per_call > 1 else "")
   # With train.d_steps = k a step consumes k real batches (one per D update).
   real_batch = train_lib.real_batch_size(config)
+  seeds = [int(c.seed) for c in configs] if many else None
   # Host copies: each log interval starts from fresh device buffers (the
   # step donates the sums it is given).
   acc0 = jax.tree.map(np.asarray, train_lib.init_metric_sums(
-      train_lib.metric_names(config, num_classes, state)))
+      train_lib.metric_names(config, num_classes,
+                             _take(state, 0, many))))
+  if many:
+    acc0 = _stack([acc0] * len(configs))
   if resident:
     step_fn = train_lib.jit_loop_step(config, num_classes, mesh, len(data),
-                                      multi=per_call > 1)
+                                      multi=per_call > 1, seeds=seeds)
     all_data = parallel.replicate(
         (np.asarray(data.images, np.float32),
          np.asarray(data.labels, np.int32)), mesh)
@@ -416,101 +581,119 @@ def run(config, workdir: str):
                        parallel.replicate(np.int32(count), mesh))
       return step_fn(state, acc, *all_data)
   else:
-    step_fn = train_lib.jit_loop_step(config, num_classes, mesh)
+    step_fn = train_lib.jit_loop_step(config, num_classes, mesh, seeds=seeds)
     if order == batch_order.LEGACY_BATCH_ORDER:
-      batches = data_lib.train_dataset(
+      streams = [data_lib.train_dataset(
           data, real_batch, seed=config.seed,
-          start_step=start).as_numpy_iterator()
+          start_step=start).as_numpy_iterator()]
     else:
-      batches = data_lib.permutation_batches(data, real_batch, config.seed,
-                                             start_step=start)
+      streams = [data_lib.permutation_batches(data, real_batch, c.seed,
+                                              start_step=start)
+                 for c in configs]
 
     def dispatch(state, acc, count):
       del count  # always 1 here
-      return step_fn(state, acc, *parallel.shard_batch(next(batches), mesh))
+      if not many:
+        return step_fn(state, acc,
+                       *parallel.shard_batch(next(streams[0]), mesh))
+      batches = [next(it) for it in streams]
+      stacked = (np.stack([b[0] for b in batches]),
+                 np.stack([b[1] for b in batches]))
+      return step_fn(state, acc, *parallel.shard_batch(stacked, mesh,
+                                                       leading=1))
 
-  writer = metric_writers.create_default_writer(
-      workdir, just_logging=not is_main, asynchronous=True)
+  writers = [metric_writers.create_default_writer(
+      w, just_logging=not is_main, asynchronous=True) for w in workdirs]
 
   def save(step):
-    ckpt.save(manager, step, state, meta)
+    for i, m in enumerate(managers):
+      ckpt.save(m, step, _take(state, i, many), metas[i])
 
   def grid(step):
     # Every process runs the sampler (a program over the global mesh); only
     # the first writes the PNG.
     # The EMA generator when train.ema_decay > 0.
-    write_samples(sampler, train_lib.sampling_variables(config, state),
-                  z_fixed, y_fixed, data.class_names,
-                  t.samples_per_class,
-                  os.path.join(workdir, "samples", f"step_{step}.png"),
-                  title=f"step {step}")
+    for i, (c, w) in enumerate(zip(configs, workdirs)):
+      write_samples(sampler, train_lib.sampling_variables(
+          c, _take(state, i, many)), *noise[i], data.class_names,
+                    t.samples_per_class,
+                    os.path.join(w, "samples", f"step_{step}.png"),
+                    title=f"step {step}" + (f", seed {c.seed}" if many
+                                            else ""))
 
   window = {"t0": time.time(), "start": start}
-  jsonl = open(metrics_path, "a") if is_main else None
-  progress = console.Progress(t.steps, title="train", unit="step",
-                              start=start, items_per_unit=t.batch_size,
-                              enabled=is_main)
+  jsonls = ([open(os.path.join(w, "metrics.jsonl"), "a") for w in workdirs]
+            if is_main else [None] * len(workdirs))
+  progress = console.Progress(
+      t.steps, title=f"train {len(configs)} seeds" if many else "train",
+      unit="step", start=start, items_per_unit=t.batch_size * len(configs),
+      enabled=is_main)
 
   def read_window(step, acc):
     """The interval's metric sums on the host (the one read of device
-    values between log boundaries); raises NonFiniteLossError when a step
-    of the interval had a non-finite metric."""
+    values between log boundaries), one dict per run; raises
+    NonFiniteLossError when a step of the interval had a non-finite
+    metric."""
     host = parallel.to_host(acc)
-    bad_step = int(host["bad_step"])
-    if bad_step != train_lib.NO_BAD_STEP:
-      values = {**host["sums"], **host["latest"]}
+    hosts = [_take(host, i, many) for i in range(len(configs))]
+    for i, h in enumerate(hosts):
+      bad_step = int(h["bad_step"])
+      if bad_step == train_lib.NO_BAD_STEP:
+        continue
+      values = {**h["sums"], **h["latest"]}
       bad = sorted(k for k, v in values.items() if not math.isfinite(v))
+      which = f"seed {configs[i].seed} ({workdirs[i]}): " if many else ""
       raise train_lib.NonFiniteLossError(
-          f"Non-finite {', '.join(bad) or 'metrics'} at step {bad_step} "
-          f"(the first in the log interval of steps {acc_start + 1}"
-          f"-{step}); stopping. The last good checkpoint is step "
-          f"{manager.latest_step()} in {ckpt.checkpoint_dir(workdir)}.")
-    return host
+          f"{which}Non-finite {', '.join(bad) or 'metrics'} at step "
+          f"{bad_step} (the first in the log interval of steps "
+          f"{acc_start + 1}-{step}); stopping. The last good checkpoint is "
+          f"step {managers[i].latest_step()} in "
+          f"{ckpt.checkpoint_dir(workdirs[i])}.")
+    return hosts
 
-  def log_interval(step, row):
-    """Writes one log interval's row (metrics.jsonl, TensorBoard, the log
-    file and the progress display): the one place per log boundary."""
-    writer.write_scalars(step, row)
-    if jsonl:
-      jsonl.write(json.dumps({"step": step, **row}) + "\n")
-      jsonl.flush()
-    # The console shows the progress display instead of this line.
-    logging.info("step %d/%d  d_loss %.4f  g_loss %.4f  D(real) acc %.2f  "
-                 "D(fake) acc %.2f  %.2f steps/s%s", step, t.steps,
-                 row["d_loss"], row["g_loss"], row["d_real_acc"],
-                 row["d_fake_acc"], row["steps_per_sec"],
-                 (f"  ada_p {row['ada_p']:.3f}" if "ada_p" in row else "")
-                 + (f"  D acc train/val reals {row['d_train_acc']:.2f}/"
-                    f"{row['d_val_acc']:.2f}" if "d_val_acc" in row
-                    else ""),
-                 extra=console.FILE_ONLY)
-    shown = {"d_loss": row["d_loss"], "g_loss": row["g_loss"],
-             # D's accuracy on each side, not its output: "D(fake)" read
-             # as a probability made 0.98 look like a fooled D.
-             "D acc real": row["d_real_acc"],
-             "D acc fake": row["d_fake_acc"]}
-    if "d_val_acc" in row:  # held-out reals: memorising shows as a gap
-      shown["D acc train/val"] = (f"{row['d_train_acc']:.2f}/"
-                                  f"{row['d_val_acc']:.2f}")
-    if "ada_p" in row:
-      shown["ada_p"] = row["ada_p"]
-    progress.update(step, shown, log=True)
+  def log_interval(step, rows):
+    """Writes one log interval's rows (each run's metrics.jsonl,
+    TensorBoard and log line; the progress display): the one place per log
+    boundary."""
+    for i, row in enumerate(rows):
+      writers[i].write_scalars(step, row)
+      if jsonls[i]:
+        jsonls[i].write(json.dumps({"step": step, **row}) + "\n")
+        jsonls[i].flush()
+      # The console shows the progress display instead of this line.
+      logging.info("%sstep %d/%d  d_loss %.4f  g_loss %.4f  D(real) acc "
+                   "%.2f  D(fake) acc %.2f  %.2f steps/s%s",
+                   f"seed {configs[i].seed}: " if many else "", step,
+                   t.steps, row["d_loss"], row["g_loss"], row["d_real_acc"],
+                   row["d_fake_acc"], row["steps_per_sec"],
+                   (f"  ada_p {row['ada_p']:.3f}" if "ada_p" in row else "")
+                   + (f"  D acc train/val reals {row['d_train_acc']:.2f}/"
+                      f"{row['d_val_acc']:.2f}" if "d_val_acc" in row
+                      else ""),
+                   extra=console.FILE_ONLY)
+    progress.update(step, shown_metrics(rows), log=True)
 
-  def interval_row(step, host, n_steps):
-    """The host metrics row of the interval that ends at ``step``: means
-    over its ``n_steps`` steps, the latest values of ``_LATEST``, the D
-    overfitting probe's ``_PROBED`` (measured now, on the state at
+  def interval_rows(step, hosts, n_steps):
+    """Each run's host metrics row of the interval that ends at ``step``:
+    means over its ``n_steps`` steps, the latest values of ``_LATEST``, the
+    D overfitting probe's ``_PROBED`` (measured now, on the state at
     ``step``) and the rate (from the interval's wall time)."""
-    row = {k: float(v) / n_steps for k, v in host["sums"].items()}
-    row.update({k: float(v) for k, v in host["latest"].items()})
-    if probe is not None:
-      row.update({k: float(v) for k, v in parallel.to_host(
-          probe(state)).items()})
     now = time.time()
     rate = (step - window["start"]) / max(now - window["t0"], 1e-9)
-    row.update(steps_per_sec=rate, images_per_sec=rate * t.batch_size)
     window.update(t0=now, start=step)
-    return row
+    rows = []
+    for i, host in enumerate(hosts):
+      row = {k: float(v) / n_steps for k, v in host["sums"].items()}
+      row.update({k: float(v) for k, v in host["latest"].items()})
+      if probes[i] is not None:
+        row.update({k: float(v) for k, v in parallel.to_host(probes[i].measure(
+            _take(state.params_d, i, many),
+            _take(state.spectral_d, i, many))).items()})
+      row.update(steps_per_sec=rate, images_per_sec=rate * t.batch_size)
+      if many:  # the program's throughput: every seed's images
+        row["group_images_per_sec"] = rate * t.batch_size * len(configs)
+      rows.append(row)
+    return rows
 
   def next_boundary(step):
     return min(t.steps, *((step // every + 1) * every for every in (
@@ -545,9 +728,9 @@ def run(config, workdir: str):
         # A boundary: read the sums (checks that every step was finite
         # before anything is saved).
         inflight.clear()
-        host = read_window(step, acc)
+        hosts = read_window(step, acc)
         if at_log:
-          log_interval(step, interval_row(step, host, step - acc_start))
+          log_interval(step, interval_rows(step, hosts, step - acc_start))
           acc, acc_start = parallel.replicate(acc0, mesh), step
         else:
           progress.update(step)
@@ -559,15 +742,36 @@ def run(config, workdir: str):
           break
   finally:
     progress.close()
-    manager.wait_until_finished()
-    manager.close()
-    writer.close()
-    if jsonl:
-      jsonl.close()
+    for m in managers:
+      m.wait_until_finished()
+      m.close()
+    for writer in writers:
+      writer.close()
+    for jsonl in jsonls:
+      if jsonl:
+        jsonl.close()
   if step < t.steps:
     logging.warning("Stopped at step %d by signal; run the same command to "
                     "resume.", step)
   else:
     logging.info("Training finished at step %d; checkpoints in %s.", step,
-                 ckpt.checkpoint_dir(workdir))
-  return state
+                 ", ".join(ckpt.checkpoint_dir(w) for w in workdirs))
+  return [_take(state, i, many) for i in range(len(configs))]
+
+
+def shown_metrics(rows) -> dict:
+  """The progress display's metrics of one log interval: a run's, or for
+  a group the mean over its runs (D's train/val accuracy as each run's)."""
+  mean = lambda k: sum(r[k] for r in rows) / len(rows)
+  shown = {"d_loss": mean("d_loss"), "g_loss": mean("g_loss"),
+           # D's accuracy on each side, not its output: "D(fake)" read
+           # as a probability made 0.98 look like a fooled D.
+           "D acc real": mean("d_real_acc"),
+           "D acc fake": mean("d_fake_acc")}
+  if all("d_val_acc" in r for r in rows):  # held-out reals: memorising
+    shown["D acc train/val"] = " ".join(      # shows as a gap
+        f"{r['d_train_acc']:.2f}/{r['d_val_acc']:.2f}" for r in rows)
+  if all("ada_p" in r for r in rows):
+    shown["ada_p"] = (rows[0]["ada_p"] if len(rows) == 1 else
+                      " ".join(f"{r['ada_p']:.3f}" for r in rows))
+  return shown

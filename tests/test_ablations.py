@@ -375,3 +375,31 @@ def test_raw_texture_scores_every_run_against_its_own_real_data(sweep_dir):
     assert np.isfinite(r["ratio"]) and r["w1"] >= 0 and r["w1_floor"] >= 0
   text = raw_texture.table(rows)
   assert text.count("\n") == 2 + len(rows) and "base_seed_0" in text
+
+
+def test_seeds_in_program_trains_a_variants_seeds_together(tmp_path):
+  """--seeds_in_program: a variant's runs that stand at the same step train
+  as one program, each in its own train folder; a run at another step
+  trains alone."""
+  sweep = runner.as_sweep(tiny_sweep())
+  jobs = runner.plan(sweep, str(tmp_path))
+  ahead = [j for j in jobs if (j.variant, j.seed) == ("half_data", 1)][0]
+  cfg = ahead.train_config.copy_and_resolve_references()
+  cfg.train.steps = 2
+  train_loop.run(cfg, ahead.train_dir)
+  assert runner.program_groups(jobs, 1) == []
+  groups = runner.program_groups(jobs, 0)
+  assert [[(j.variant, j.seed) for j in g] for g in groups] == [
+      [("base", 0), ("base", 1)]]
+  runner.train_group(groups[0], sweep)
+  for job in groups[0]:
+    m = ckpt.make_manager(job.train_dir, read_only=True)
+    assert m.latest_step() == 4
+    m.close()
+    with open(os.path.join(job.dir, "train_time.json")) as f:
+      timing = json.load(f)
+    assert timing["seeds_in_program"] == 2 and timing["steps"] == 4
+    with open(os.path.join(job.train_dir, "config.json")) as f:
+      assert json.load(f)["seed"] == job.seed
+  # Trained: nothing left to group.
+  assert runner.program_groups(jobs, 0) == []

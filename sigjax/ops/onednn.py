@@ -141,8 +141,12 @@ def _attrs(strides, pad_lo, pad_hi):
 
 
 def _call(target, out_shape, a, b, geom):
+  # Under jax.vmap (several seeds in one program, sigjax.train_loop) each
+  # batch element is its own oneDNN call, the same call a single run makes:
+  # the convolutions keep their fast path and each seed its numbers.
   return jax.ffi.ffi_call(
-      target, jax.ShapeDtypeStruct(out_shape, jnp.float32))(
+      target, jax.ShapeDtypeStruct(out_shape, jnp.float32),
+      vmap_method="sequential_unrolled")(
           a.astype(jnp.float32), b.astype(jnp.float32), **_attrs(*geom))
 
 
