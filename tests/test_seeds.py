@@ -168,3 +168,56 @@ def test_group_needs_the_permutation_order(tmp_path):
   with pytest.raises(ValueError, match="batch_order='permutation'"):
     train_loop.run(tiny(train__num_seeds=2,
                         data__batch_order="index_shuffle"), str(tmp_path))
+
+
+def test_launch_group_on_two_devices_stops_on_sigterm_and_resumes(tmp_path):
+  """``launch.py --config.train.num_seeds=2`` on 2 simulated CPU devices (the
+  batch sharded over them inside each seed): SIGTERM saves every seed at
+  the same step; the same command then resumes the group and finishes."""
+  import signal  # pylint: disable=import-outside-toplevel
+  import subprocess  # pylint: disable=import-outside-toplevel
+  import sys  # pylint: disable=import-outside-toplevel
+  import time  # pylint: disable=import-outside-toplevel
+  repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  workdir = str(tmp_path / "group")
+  env = dict(os.environ,
+             XLA_FLAGS="--xla_force_host_platform_device_count=2")
+
+  def launch(*flags):
+    return subprocess.Popen(
+        [sys.executable, os.path.join(repo, "launch.py"),
+         f"--config={os.path.join(repo, 'configs', 'cgan.py')}:test",
+         f"--workdir={workdir}", "--config.train.num_seeds=2", *flags],
+        cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True)
+
+  proc = launch("--config.train.steps=100000",
+                "--config.train.checkpoint_every=100000",
+                "--config.train.sample_every=100000")
+  metrics = os.path.join(workdir, "seed_1", "metrics.jsonl")
+  deadline = time.time() + 240
+  while time.time() < deadline and proc.poll() is None:
+    if os.path.exists(metrics) and os.path.getsize(metrics) > 0:
+      break
+    time.sleep(0.2)
+  assert proc.poll() is None, proc.stdout.read()
+  proc.send_signal(signal.SIGTERM)
+  out, _ = proc.communicate(timeout=120)
+  assert proc.returncode == 0, out
+  assert "Mesh: 2 devices" in out and "train 2 seeds" in out
+  steps = []
+  for s in (0, 1):
+    m = ckpt.make_manager(os.path.join(workdir, f"seed_{s}"), read_only=True)
+    steps.append(m.latest_step())
+    m.close()
+  assert steps[0] == steps[1] and 0 < steps[0] < 100000
+  proc = launch(f"--config.train.steps={steps[0] + 2}",
+                "--config.train.checkpoint_every=100000",
+                "--config.train.sample_every=100000")
+  out, _ = proc.communicate(timeout=300)
+  assert proc.returncode == 0, out
+  assert f"Resumed from step {steps[0]}" in out
+  for s in (0, 1):
+    state = read_state(os.path.join(workdir, f"seed_{s}"),
+                       tiny(root__seed=s))
+    assert int(state.step) == steps[0] + 2
