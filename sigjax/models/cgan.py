@@ -148,7 +148,7 @@ def _conv(features, kernel, stride, conv_impl, dtype, name, kernel_init=None):
   """nn.Conv 'SAME' whose float32 CPU lowering is oneDNN when asked."""
   return nn.Conv(features, (kernel, kernel), (stride, stride), padding="SAME",
                  kernel_init=kernel_init or _KERNEL_INIT, dtype=dtype,
-                 name=name,
+                 promote_dtype=layers.promote_for(dtype), name=name,
                  conv_general_dilated=(layers.onednn_conv_general_dilated
                                        if conv_impl == "onednn" else None))
 
@@ -247,7 +247,8 @@ class Generator(nn.Module):
       onehot = _onehot(labels, self.num_classes, self.num_media, z.dtype)
       x = jnp.concatenate([z, onehot], axis=-1)
     x = nn.Dense(base * base * self.channels[0], kernel_init=_KERNEL_INIT,
-                 dtype=dtype, name="fc")(x)
+                 dtype=dtype, promote_dtype=layers.promote_for(dtype),
+                 name="fc")(x)
     x = x.reshape(x.shape[0], base, base, self.channels[0])
     for i, (features, stride) in enumerate(zip(self.channels, strides)):
       x = _batch_norm(x, labels, f"bn{i}", train=train, projection=projection,
@@ -263,7 +264,8 @@ class Generator(nn.Module):
         x = layers.ConvTranspose(
             features, (self.kernel_size, self.kernel_size), (stride, stride),
             padding="SAME", impl=self.conv_transpose,
-            kernel_init=_KERNEL_INIT, dtype=dtype, name=f"deconv{i}")(x)
+            kernel_init=_KERNEL_INIT, dtype=dtype,
+            promote_dtype=layers.promote_for(dtype), name=f"deconv{i}")(x)
     return nn.sigmoid(x.astype(jnp.float32))
 
 
@@ -305,6 +307,7 @@ class Discriminator(nn.Module):
       onehot = _onehot(labels, self.num_classes, self.num_media,
                        jnp.float32)
       label_fc = nn.Dense(h * w, kernel_init=_KERNEL_INIT, dtype=dtype,
+                          promote_dtype=layers.promote_for(dtype),
                           name="label_fc")
       label_map = self._layer(label_fc, train)(onehot).reshape(b, h, w, 1)
       x = jnp.concatenate([images.astype(dtype), label_map.astype(dtype)], -1)
@@ -313,7 +316,8 @@ class Discriminator(nn.Module):
     for i, (features, stride) in enumerate(zip(self.channels, strides)):
       conv = nn.Conv(features, (self.kernel_size, self.kernel_size),
                      (stride, stride), padding="SAME", kernel_init=_KERNEL_INIT,
-                     dtype=dtype, name=f"conv{i}",
+                     dtype=dtype,
+                     promote_dtype=layers.promote_for(dtype), name=f"conv{i}",
                      conv_general_dilated=(
                          layers.onednn_conv_general_dilated
                          if self.conv_impl == "onednn" else None))
@@ -322,7 +326,8 @@ class Discriminator(nn.Module):
     if self.mbstd:
       x = minibatch_stddev(x)
     x = x.reshape(b, -1)
-    out = nn.Dense(1, kernel_init=_KERNEL_INIT, dtype=dtype, name="out")
+    out = nn.Dense(1, kernel_init=_KERNEL_INIT, dtype=dtype,
+                   promote_dtype=layers.promote_for(dtype), name="out")
     logits = self._layer(out, train)(x)[:, 0].astype(jnp.float32)
     if projection:
       e = _embed(labels, self.num_classes, self.num_media, x.shape[-1],
@@ -386,6 +391,7 @@ class ResNetGenerator(nn.Module):
       x = jnp.concatenate(
           [z, _onehot(labels, self.num_classes, self.num_media, z.dtype)], -1)
     x = nn.Dense(16 * widths[0], kernel_init=_KERNEL_INIT, dtype=dtype,
+                 promote_dtype=layers.promote_for(dtype),
                  name="fc")(x).reshape(x.shape[0], 4, 4, widths[0])
     for i in range(n):
       out = widths[i + 1]
@@ -394,6 +400,7 @@ class ResNetGenerator(nn.Module):
         h = layers.ConvTranspose(out, (4, 4), (2, 2), padding="SAME",
                                  impl=self.conv_transpose,
                                  kernel_init=_KERNEL_INIT, dtype=dtype,
+                                 promote_dtype=layers.promote_for(dtype),
                                  name=f"block{i}_conv0")(h)
       else:
         h = conv(out, 3, f"block{i}_conv0")(
@@ -441,6 +448,7 @@ class ResNetDiscriminator(Discriminator):
       onehot = _onehot(labels, self.num_classes, self.num_media,
                        jnp.float32)
       label_fc = nn.Dense(h * w, kernel_init=_KERNEL_INIT, dtype=dtype,
+                          promote_dtype=layers.promote_for(dtype),
                           name="label_fc")
       label_map = self._layer(label_fc, train)(onehot).reshape(b, h, w, 1)
       x = jnp.concatenate([x, label_map.astype(dtype)], -1)
@@ -457,7 +465,8 @@ class ResNetDiscriminator(Discriminator):
     if self.mbstd:
       x = conv(widths[-1], 3, "mbstd_conv")(minibatch_stddev(nn.relu(x)))
     x = jnp.sum(nn.relu(x), axis=(1, 2))
-    out = nn.Dense(1, kernel_init=_KERNEL_INIT, dtype=dtype, name="out")
+    out = nn.Dense(1, kernel_init=_KERNEL_INIT, dtype=dtype,
+                   promote_dtype=layers.promote_for(dtype), name="out")
     logits = self._layer(out, train)(x)[:, 0].astype(jnp.float32)
     if projection:
       e = _embed(labels, self.num_classes, self.num_media, x.shape[-1],
