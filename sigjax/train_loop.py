@@ -6,9 +6,11 @@ display), fixed-noise sample grids, Orbax checkpoints, SIGINT/SIGTERM handling
 and resumption. The step function itself stays pure.
 
 ``run(config, workdir)`` is the "train" job (``launch.py``). Resuming a
-workdir first compares its ``config.json`` with ``config``
-(``sigjax.checkpoint.check_same_run``: another run's workdir stops with
-``WorkdirMismatchError``, nothing touched), then restores the newest readable
+workdir first reads its ``config.json`` (``configs.common.upgrade``: a file
+of any earlier version, with the fields it lacks as that run had them) and
+compares it with ``config`` (``sigjax.checkpoint.check_same_run``: another
+run's workdir stops with ``WorkdirMismatchError``, nothing touched), keeps
+the run's batch order, then restores the newest readable
 checkpoint, moving unreadable checkpoints and unfinished saves aside
 (``sigjax.checkpoint.restore_latest``).
 
@@ -129,7 +131,7 @@ class OverfitProbe:
   """
 
   def __init__(self, config, num_classes, train_data, val_data, mesh,
-               limit: int = 512):
+               limit: int = 512, gan=None):
     n = min(len(train_data), len(val_data), limit)
     rng = np.random.default_rng([int(config.seed), 0x0DD])
     self.size = n
@@ -139,7 +141,7 @@ class OverfitProbe:
       self.sets[name] = parallel.replicate(
           (np.asarray(d.images[pick], np.float32),
            np.asarray(d.labels[pick], np.int32)), mesh)
-    self._stats = train_lib.make_d_probe(config, num_classes)
+    self._stats = train_lib.make_d_probe(config, num_classes, gan=gan)
 
   def __call__(self, state) -> dict:
     """Device scalars (no host synchronisation)."""
@@ -194,7 +196,7 @@ def read_metrics(workdir: str) -> list:
     return [json.loads(l) for l in f if l.strip()]
 
 
-def make_probe(config, num_classes, train_data, mesh):
+def make_probe(config, num_classes, train_data, mesh, gan=None):
   """The ``OverfitProbe`` of a run, or None (with the reason logged) when
   its data has no held-out images."""
   try:
@@ -204,7 +206,7 @@ def make_probe(config, num_classes, train_data, mesh):
     return None
   if cgan.num_media(config) > 1:
     val = data_lib.medium_conditioned(val, common.media_list(config.data))
-  probe = OverfitProbe(config, num_classes, train_data, val, mesh)
+  probe = OverfitProbe(config, num_classes, train_data, val, mesh, gan=gan)
   logging.info("D overfitting probe: %d held-out (validation) and %d "
                "training real images, every %d steps.", probe.size,
                probe.size, config.train.log_every)
@@ -251,12 +253,12 @@ def resolve_data_path(config, data, mesh) -> tuple:
   The 'index_shuffle' batch order (runs started before 2026-12-03) has no
   device form: those runs always take the host path.
   """
-  order = config.data.get("batch_order", batch_order.LEGACY_BATCH_ORDER)
+  order = config.data.batch_order
   if order not in batch_order.BATCH_ORDERS:
     raise data_lib.DataError(
         f"config.data.batch_order={order!r}: use one of "
         f"{', '.join(batch_order.BATCH_ORDERS)}")
-  given = config.data.get("on_device", "auto")
+  given = config.data.on_device
   choice = _ON_DEVICE.get(str(given).lower())
   if choice is None:
     raise data_lib.DataError(f"config.data.on_device={given!r}: use 'auto', "
@@ -278,10 +280,10 @@ def resolve_data_path(config, data, mesh) -> tuple:
 def steps_per_dispatch(config, resident: bool) -> int:
   """``config.train.steps_per_dispatch`` (validated); 1 on the host path,
   where every step needs its batch from the host."""
-  k = config.train.get("steps_per_dispatch", 1)
-  if not isinstance(k, int) or isinstance(k, bool) or k < 1:
-    raise ValueError(f"train.steps_per_dispatch={k!r}: must be an integer "
-                     ">= 1")
+  k = config.train.steps_per_dispatch
+  ok, must = common.RULES["train.steps_per_dispatch"]
+  if not ok(k):
+    raise common.ConfigError(f"train.steps_per_dispatch={k!r}: {must}")
   if k > 1 and not resident:
     logging.info("train.steps_per_dispatch=%d needs the training set on the "
                  "device; taking one step per call.", k)
@@ -289,30 +291,25 @@ def steps_per_dispatch(config, resident: bool) -> int:
   return k
 
 
-def batch_order_of_run(config, workdir: str):
-  """``config`` with the batch order the run in ``workdir`` began with.
+def batch_order_of_run(config, saved):
+  """``config`` with the batch order the run it resumes began with.
 
-  A run keeps its batch order, so it resumes exactly: its ``config.json``
-  names it, or (written before ``data.batch_order`` existed) implies the
-  only order there was, 'index_shuffle'. A new workdir keeps ``config``'s.
+  A run keeps its batch order, so it resumes exactly. ``saved`` is the
+  run's config.json as ``common.upgrade`` reads it (``check_same_run``),
+  which gives one written before ``data.batch_order`` existed the only
+  order there was, 'index_shuffle'; None (a workdir with checkpoints but
+  no config.json) counts as such an old run.
   """
-  path = os.path.join(workdir, "config.json")
-  saved = batch_order.LEGACY_BATCH_ORDER
-  if os.path.isfile(path):
-    try:
-      with open(path) as f:
-        saved = json.load(f).get("data", {}).get(
-            "batch_order", batch_order.LEGACY_BATCH_ORDER)
-    except (OSError, ValueError):
-      pass
-  now = config.data.get("batch_order", batch_order.LEGACY_BATCH_ORDER)
-  if saved == now:
+  then = (batch_order.LEGACY_BATCH_ORDER if saved is None
+          else saved.data.batch_order)
+  now = config.data.batch_order
+  if then == now:
     return config
   logging.info("Resuming with data.batch_order=%r, the order this run began "
-               "with (the config gives %r).", saved, now)
+               "with (the config gives %r).", then, now)
   config = config.copy_and_resolve_references()
   with config.unlocked():
-    config.data.batch_order = saved
+    config.data.batch_order = then
   return config
 
 
@@ -328,11 +325,11 @@ def run(config, workdir: str):
   manager = ckpt.make_manager(workdir, t.keep_checkpoints, t.async_checkpoint)
   if ckpt.holds_checkpoints(manager):
     try:
-      ckpt.check_same_run(workdir, config)
-    except ckpt.WorkdirMismatchError:
+      saved = ckpt.check_same_run(workdir, config)
+    except Exception:
       manager.close()
       raise
-    config = batch_order_of_run(config, workdir)
+    config = batch_order_of_run(config, saved)
   os.makedirs(os.path.join(workdir, "samples"), exist_ok=True)
 
   data = data_lib.load(config.data, config.data.split)
@@ -363,7 +360,9 @@ def run(config, workdir: str):
               "moved or changed).")
     return None
 
-  state = parallel.replicate(train_lib.create_state(config, num_classes), mesh)
+  gan = train_lib.resolve(config, num_classes)  # options and models, once
+  state = parallel.replicate(
+      train_lib.create_state(config, num_classes, gan=gan), mesh)
   logging.info("Parameters: %s", parameter_overview(state))
   try:
     restored, _ = ckpt.restore_latest(manager, ckpt.abstract(state),
@@ -387,25 +386,25 @@ def run(config, workdir: str):
     manager.close()
     return state
 
-  probe = make_probe(config, num_classes, data, mesh)
-  sampler = train_lib.make_sampler(config, num_classes)
+  probe = make_probe(config, num_classes, data, mesh, gan=gan)
+  sampler = train_lib.make_sampler(config, num_classes, gan=gan)
   z_fixed, y_fixed = train_lib.fixed_noise(config, num_classes)
   resident, reason = resolve_data_path(config, data, mesh)
-  order = config.data.get("batch_order", batch_order.LEGACY_BATCH_ORDER)
+  order = config.data.batch_order
   per_call = steps_per_dispatch(config, resident)
   logging.info("Training data: %s (%s); batch order %r%s.",
                "resident on the device" if resident else "fed from the host",
                reason, order,
                f"; {per_call} steps per call" if per_call > 1 else "")
   # With train.d_steps = k a step consumes k real batches (one per D update).
-  real_batch = train_lib.real_batch_size(config)
+  real_batch = train_lib.real_batch_size(config, gan)
   # Host copies: each log interval starts from fresh device buffers (the
   # step donates the sums it is given).
   acc0 = jax.tree.map(np.asarray, train_lib.init_metric_sums(
-      train_lib.metric_names(config, num_classes, state)))
+      train_lib.metric_names(config, num_classes, state, gan=gan)))
   if resident:
     step_fn = train_lib.jit_loop_step(config, num_classes, mesh, len(data),
-                                      multi=per_call > 1)
+                                      multi=per_call > 1, gan=gan)
     all_data = parallel.replicate(
         (np.asarray(data.images, np.float32),
          np.asarray(data.labels, np.int32)), mesh)
@@ -416,7 +415,7 @@ def run(config, workdir: str):
                        parallel.replicate(np.int32(count), mesh))
       return step_fn(state, acc, *all_data)
   else:
-    step_fn = train_lib.jit_loop_step(config, num_classes, mesh)
+    step_fn = train_lib.jit_loop_step(config, num_classes, mesh, gan=gan)
     if order == batch_order.LEGACY_BATCH_ORDER:
       batches = data_lib.train_dataset(
           data, real_batch, seed=config.seed,
@@ -439,7 +438,7 @@ def run(config, workdir: str):
     # Every process runs the sampler (a program over the global mesh); only
     # the first writes the PNG.
     # The EMA generator when train.ema_decay > 0.
-    write_samples(sampler, train_lib.sampling_variables(config, state),
+    write_samples(sampler, train_lib.sampling_variables(config, state, gan),
                   z_fixed, y_fixed, data.class_names,
                   t.samples_per_class,
                   os.path.join(workdir, "samples", f"step_{step}.png"),
