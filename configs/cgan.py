@@ -26,8 +26,9 @@ import ml_collections
 from configs import common
 
 
-# Former preset names -> today's (CHANGELOG.md).
-ALIASES = {"cpu": "dcgan_small"}
+# Former preset names -> today's (CHANGELOG.md; saved configs are mapped
+# the same way, common.upgrade).
+ALIASES = common.PRESET_ALIASES
 
 
 def get_config(preset: str = "quality") -> ml_collections.ConfigDict:

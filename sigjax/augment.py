@@ -29,7 +29,9 @@ from typing import Optional, Sequence
 import jax
 import jax.numpy as jnp
 
-OPS = ("translation", "cutout", "brightness", "contrast")
+from configs import common
+
+OPS = common.AUGMENT_OPS
 TRANSLATION_RATIO = 0.125
 CUTOUT_RATIO = 0.5
 

@@ -8,13 +8,15 @@ the same ones on the host (``permutation_batches``).
 import jax
 import jax.numpy as jnp
 
+from configs import common
+
 # Batch orders (``config.data.batch_order``). Both make batch k a function of
 # (seed, k) only, every epoch a permutation of the training set and batches
 # straddling epochs; they are different streams.
-BATCH_ORDERS = ("permutation", "index_shuffle")
+BATCH_ORDERS = common.CHOICES["data.batch_order"]
 # config.json files written before ``data.batch_order`` existed trained with
-# this one (``train_dataset``), and resume with it.
-LEGACY_BATCH_ORDER = "index_shuffle"
+# this one (``train_dataset``), and resume with it (``common.upgrade``).
+LEGACY_BATCH_ORDER = common.ABSENT_MEANS["data.batch_order"]
 
 
 def order_key(seed: int):

@@ -35,6 +35,7 @@ from typing import Any, Callable, Optional
 from absl import logging
 from etils import epath
 import jax
+import ml_collections
 import orbax.checkpoint as ocp
 
 from configs import common
@@ -310,7 +311,7 @@ def _same_media(value) -> tuple:
     return (str(value),)
 
 
-def config_differences(saved: dict, config) -> list:
+def config_differences(saved, config) -> list:
   """What makes ``config`` another run than the ``saved`` one (the
   ``config.json`` of a workdir), as "field: saved X, now Y" lines.
 
@@ -319,44 +320,31 @@ def config_differences(saved: dict, config) -> list:
   source; not data.dir, which may move) and the train fields that add parts
   to the state (EMA weights, ADA's p). Everything else (train.steps, log,
   sample and checkpoint intervals, learning rates...) may change on resume.
-  A field the saved config lacks (saved by older code, before the field
-  existed) counts as its default, so older runs resume.
+  ``saved`` is read as ``common.upgrade`` reads it (a dict is upgraded
+  here): a field it lacks (saved by older code, before the field existed)
+  counts as what that run did, so older runs resume.
   """
-  new = _json(json.loads(config.to_json_best_effort())
-              if hasattr(config, "to_json_best_effort") else config)
-  saved = _json(saved)
-  defaults = _json(json.loads(common.base_config().to_json_best_effort()))
+  if not isinstance(saved, ml_collections.ConfigDict):
+    saved = common.upgrade(saved)
+  old = _json(saved.to_dict())
+  new = _json(config.to_dict())
   out = []
 
-  def value(tree, section, name):
-    sec = tree.get(section)
-    if isinstance(sec, dict) and name in sec:
-      return True, sec[name]
-    return False, None
-
   def compare(section, name, same=None, shown=None):
-    has_new, now = value(new, section, name)
-    if not has_new:
-      return  # a field this code no longer has
-    has_old, old = value(saved, section, name)
-    if not has_old:
-      has_default, old = value(defaults, section, name)
-      if not has_default:
-        return  # neither saved nor known: nothing to compare with
-    equal = (same(old) == same(now)) if same else old == now
+    was, now = old[section][name], new[section][name]
+    equal = (same(was) == same(now)) if same else was == now
     if not equal:
       note = f" ({shown})" if shown else ""
-      out.append(f"{section}.{name}: saved {old!r}, now {now!r}{note}")
+      out.append(f"{section}.{name}: saved {was!r}, now {now!r}{note}")
 
-  if "job" in saved and saved["job"] != new.get("job"):
-    out.append(f"job: saved {saved['job']!r}, now {new.get('job')!r}")
-  for name in sorted(new.get("model", {})):
+  if old["job"] != new["job"]:
+    out.append(f"job: saved {old['job']!r}, now {new['job']!r}")
+  for name in sorted(new["model"]):
     if name not in _MODEL_FREE:
       compare("model", name)
-  source = new.get("data", {}).get("source")
-  saved_source = saved.get("data", {}).get("source", source)
+  source = new["data"]["source"]
   for name in _DATA_FIELDS["*"] + _DATA_FIELDS.get(source, ()):
-    if name in _DATA_FIELDS["*"] or saved_source == source:
+    if name in _DATA_FIELDS["*"] or old["data"]["source"] == source:
       # 'all' and the media written out are the same images.
       compare("data", name, _same_media if name == "media" else None)
   for name, same, shown in _TRAIN_STATE:
@@ -364,35 +352,39 @@ def config_differences(saved: dict, config) -> list:
   return out
 
 
-def check_same_run(workdir: str, config) -> None:
+def check_same_run(workdir: str, config):
   """Raises ``WorkdirMismatchError`` when ``workdir/config.json`` holds a
-  run that ``config`` cannot continue (see ``config_differences``)."""
+  run that ``config`` cannot continue (see ``config_differences``);
+  returns that config as ``common.upgrade`` reads it (None when the
+  workdir has none, or it is not JSON). ``common.ConfigError`` names the
+  file and the field it cannot interpret."""
   path = os.path.join(workdir, "config.json")
   if not os.path.isfile(path):
-    return
+    return None
   try:
     with open(path) as f:
-      saved = json.load(f)
+      raw = json.load(f)
   except (OSError, ValueError) as e:
     logging.warning("Could not read %s (%s); comparing the checkpoints' "
                     "shapes only.", path, e)
-    return
+    return None
+  saved = common.upgrade(raw, path)
   diffs = config_differences(saved, config)
   if diffs:
-    preset = saved.get("preset")
     hint = ""
-    if preset and saved.get("job", "train") == "train" and preset != (
-        config.get("preset") if hasattr(config, "get") else None):
+    if saved.job == "train" and saved.preset != config.preset:
       # Presets change names and recipes (CHANGELOG.md); say which one the
       # workdir was trained with.
-      hint = (f" It was trained with preset {preset!r} "
-              f"(--config=configs/cgan.py:{preset} resumes it where that "
-              "preset still exists; CHANGELOG.md lists renamed presets).")
+      hint = (f" It was trained with preset {saved.preset!r} "
+              f"(--config=configs/cgan.py:{saved.preset} resumes it where "
+              "that preset still exists; CHANGELOG.md lists renamed "
+              "presets).")
     raise WorkdirMismatchError(
         f"{os.path.abspath(workdir)} holds a run of a different config: "
         + "; ".join(diffs) + "." + hint + " Use a new --workdir for this "
         "config (or the saved values to resume that run); nothing was moved "
         "or changed.")
+  return saved
 
 
 def read_meta(manager: ocp.CheckpointManager, steps) -> dict:

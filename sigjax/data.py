@@ -162,8 +162,8 @@ def warn_skipped(skipped: list, where: str) -> None:
 
 
 def _ink(cfg) -> str:
-  """config.data.ink ('binary' for configs written before it existed)."""
-  ink = cfg.get("ink", "binary") or "binary"
+  """config.data.ink, validated."""
+  ink = cfg.ink
   if ink not in preprocess.INKS:
     raise DataError(f"config.data.ink={ink!r}: use one of "
                     f"{', '.join(preprocess.INKS)}")
@@ -480,7 +480,7 @@ def get_dataset(data_cfg, split: str, batch_size: int, seed: int,
                 train: bool = True, start_step: int = 0):
   """(tf.data.Dataset, SignatureData) for ``split`` of ``data_cfg``."""
   data = load(data_cfg, split)
-  prefetch = int(data_cfg.get("prefetch", 2) or 1)
+  prefetch = int(data_cfg.prefetch or 1)
   if train:
     ds = train_dataset(data, batch_size, seed, start_step, prefetch=prefetch)
   else:

@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Optional
 
 import ml_collections
 
@@ -89,18 +88,18 @@ __all__ = [
 # ----------------------------------------------------------------- inputs --
 
 
-def resolve_data_config(config, run_config: Optional[dict]):
-  """config.data with every None field filled from RUN's config (then the
-  common defaults), so evaluation reads the data the GAN was trained on."""
+def resolve_data_config(config, run_config):
+  """config.data with every None field filled from RUN's config (a dict,
+  e.g. RUN/config.json, is read with ``common.upgrade``; None: the common
+  defaults), so evaluation reads the data the GAN was trained on."""
   d = common.data_config()
-  run_data = (run_config or {}).get("data", {})
+  if run_config is not None and not isinstance(run_config,
+                                               ml_collections.ConfigDict):
+    run_config = common.upgrade(run_config)
+  run_data = run_config.data if run_config is not None else d
   for k in list(d.keys()):
-    v = config.data.get(k) if "data" in config else None
-    if v is None and k in run_data and run_data[k] is not None:
-      v = type(d[k])(run_data[k]) if not isinstance(d[k], tuple) else tuple(
-          run_data[k])
-    if v is not None:
-      d[k] = v
+    v = config.data[k] if "data" in config else None
+    d[k] = run_data[k] if v is None else v
   return d
 
 
@@ -154,40 +153,44 @@ GENERATORS = {"auto": None, "ema": True, "raw": False}
 def run(config, workdir: str) -> dict:
   """The launch.py entry point (``config.job == 'evaluate'``)."""
   from sigjax import inference  # pylint: disable=g-import-not-at-top
-  run_dir = config.get("gan_workdir", "")
+  run_dir = config.gan_workdir
   if not run_dir:
     raise EvaluationError("config.gan_workdir is empty: pass "
                           "--config.gan_workdir=RUN (a training workdir)")
   if not os.path.isdir(run_dir):
     raise EvaluationError(f"config.gan_workdir={run_dir}: no such directory")
   wanted = parse_experiments(config.eval.experiments)
-  which = config.eval.get("generator", "auto")
+  which = config.eval.generator
   if which not in GENERATORS:
     raise EvaluationError(f"config.eval.generator={which!r}: use "
                           + ", ".join(GENERATORS))
   generator = inference.load_generator(run_dir,
                                        step=config.eval.checkpoint_step,
                                        ema=GENERATORS[which],
-                                       medium=config.eval.get("medium") or None)
+                                       medium=config.eval.medium or None)
+  # RUN's config as common.upgrade reads it (the checkpoint's when RUN
+  # has no config.json).
   cfg_path = os.path.join(run_dir, "config.json")
-  run_config = None
+  run_config = generator.config
   if os.path.isfile(cfg_path):
-    with open(cfg_path) as f:
-      run_config = json.load(f)
-  else:
-    run_config = generator.config.to_dict()
+    try:
+      with open(cfg_path) as f:
+        saved = json.load(f)
+    except ValueError as e:
+      raise EvaluationError(f"{cfg_path}: not readable as JSON ({e})") from e
+    run_config = common.upgrade(saved, cfg_path)
   data_cfg = resolve_data_config(config, run_config)
-  if data_cfg.ink == "coverage" and config.data.get("ink") is None:
+  if data_cfg.ink == "coverage" and config.data.ink is None:
     # A generator trained on ink coverage is scored, like every other run,
     # against the binary real images, its own output Otsu-thresholded
     # (eval.postprocess='auto'); --config.data.ink=coverage scores the soft
     # forms instead.
     data_cfg.ink = "binary"
-  if data_cfg.source == "cross_media" and config.data.get("media") is None:
+  if data_cfg.source == "cross_media" and config.data.media is None:
     # The real references are the paper signatures of the test writers
     # whatever media trained the generator (or the medium it was asked to
     # draw, with the medium as a condition); --config.data.media overrides.
-    data_cfg.media = generator.medium or config.eval.get("medium") or "paper"
+    data_cfg.media = generator.medium or config.eval.medium or "paper"
   if int(data_cfg.image_size) != int(generator.image_size):
     raise EvaluationError(
         f"{run_dir}: the generator makes {generator.image_size}px images but "

@@ -32,9 +32,9 @@ def run(config, workdir: str):
     raise ValueError("Set --config.gan_workdir=RUN (a training workdir).")
   gen = inference.load_generator(config.gan_workdir,
                                  step=config.step if config.step >= 0 else None,
-                                 medium=config.get("medium") or None)
+                                 medium=config.medium or None)
   per_class = int(config.per_class)
-  output = config.get("output", "binary")
+  output = config.output
   if output not in inference.OUTPUTS:
     raise ValueError(f"output={output!r}: use 'binary' (ink as in the "
                      "training data) or 'raw' (G's grey sigmoid output)")

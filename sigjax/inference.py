@@ -15,7 +15,6 @@ from typing import Optional, Sequence
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 
 from configs import common
@@ -23,7 +22,6 @@ from sigjax import checkpoint as ckpt
 from sigjax import parallel
 from sigjax import preprocess
 from sigjax import train as train_lib
-from sigjax.models import cgan
 
 
 OUTPUTS = ("raw", "binary")
@@ -46,15 +44,17 @@ class GeneratorHandle:
   """A restored generator: ``sample(labels, seed)`` -> numpy images."""
 
   def __init__(self, config, variables, class_names, step, batch_size=256,
-               condition_media=None, condition_names=None, medium=None):
+               condition_media=None, condition_names=None, medium=None,
+               gan=None):
     self.config = config
-    self.ema = bool(train_lib.Options.from_config(config).ema_decay)
-    model_classes = len(class_names)
+    if gan is None:
+      gan = train_lib.resolve(config, len(class_names))
+    self.ema = bool(gan.options.ema_decay)
     # The media the generator trained on (cross-media data), and with
     # model.medium_conditioning the one it draws (``medium``): labels are
     # then name labels, turned into the model's medium * names + name.
     self.media = (common.media_list(config.data)
-                  if config.data.get("source") == "cross_media" else [])
+                  if config.data.source == "cross_media" else [])
     self.condition_media = list(condition_media or [])
     if self.condition_media:
       self.class_names = list(condition_names)
@@ -78,11 +78,11 @@ class GeneratorHandle:
     self.num_classes = len(self.class_names)
     self.step = int(step)
     self.image_size = int(config.data.image_size)
-    self.ink = config.data.get("ink", "binary")
+    self.ink = config.data.ink
     self.latent_dim = int(config.model.latent_dim)
     self.variables = variables
     self.batch_size = batch_size
-    gen, _ = cgan.build_models(config, model_classes)
+    gen = gan.gen
     self._apply = jax.jit(
         lambda v, z, y: gen.apply(v, z, y, train=False),
         compiler_options=parallel.compiler_options(config))
@@ -154,30 +154,39 @@ def load_generator(workdir: str, step: Optional[int] = None,
   steps = manager.all_steps()
   if not steps:
     raise ckpt.CheckpointError(f"{cdir}: holds no checkpoint.")
-  # The architecture comes from the metadata of the checkpoint (the newest
-  # readable one); it is the same for every step of a run.
-  meta = ckpt.read_meta(manager, [step] if step is not None else steps)
-  config = ml_collections.ConfigDict(meta["config"])
-  num_classes = int(meta["num_classes"])
-  abstract = jax.eval_shape(lambda: train_lib.create_state(config, num_classes))
-  state, meta = ckpt.restore_latest(manager, abstract, step=step)
-  manager.close()
+  try:
+    # The architecture comes from the metadata of the checkpoint (the
+    # newest readable one); it is the same for every step of a run. Its
+    # config, saved by whichever version trained the run, is upgraded here.
+    meta = ckpt.read_meta(manager, [step] if step is not None else steps)
+    if "config" not in meta:
+      raise ckpt.CheckpointError(f"{cdir}: the checkpoint metadata holds "
+                                 "no config to rebuild the generator from")
+    config = common.upgrade(meta["config"],
+                            f"{cdir} (checkpoint metadata 'config')")
+    num_classes = int(meta["num_classes"])
+    gan = train_lib.resolve(config, num_classes)
+    abstract = jax.eval_shape(
+        lambda: train_lib.create_state(config, num_classes, gan=gan))
+    state, meta = ckpt.restore_latest(manager, abstract, step=step)
+  finally:
+    manager.close()
   # The EMA generator (weights and its own BatchNorm statistics) when the run
   # trained one (train.ema_decay > 0), else the trained generator.
-  has_ema = bool(train_lib.Options.from_config(config).ema_decay)
+  has_ema = bool(gan.options.ema_decay)
   if ema and not has_ema:
     raise ValueError(f"{workdir}: this run trained no EMA generator "
                      "(train.ema_decay = 0)")
   if ema is False and has_ema:
     params, batch_stats = state.params_g, state.batch_stats_g
   else:
-    params, batch_stats = train_lib.sampling_variables(config, state)
+    params, batch_stats = train_lib.sampling_variables(config, state, gan)
   variables = jax.tree.map(jnp.asarray,
                            {"params": params, "batch_stats": batch_stats})
   handle = GeneratorHandle(config, variables, meta["class_names"],
                            meta["step"], batch_size,
                            condition_media=meta.get("condition_media"),
                            condition_names=meta.get("condition_names"),
-                           medium=medium)
+                           medium=medium, gan=gan)
   handle.ema = has_ema and ema is not False
   return handle

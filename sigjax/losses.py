@@ -25,7 +25,9 @@ import jax
 import jax.numpy as jnp
 import optax
 
-LOSSES = ("bce", "hinge", "wgan_gp")
+from configs import common
+
+LOSSES = common.CHOICES["train.loss"]
 
 
 def bce_logits(logits, target: float):
@@ -42,7 +44,7 @@ def d_loss(kind: str, logits_real, logits_fake):
             + jnp.mean(jax.nn.relu(1.0 + logits_fake)))
   if kind == "wgan_gp":
     return jnp.mean(logits_fake) - jnp.mean(logits_real)
-  raise ValueError(f"train.loss={kind!r}: use bce, hinge or wgan_gp")
+  raise ValueError(f"train.loss={kind!r}: use {', '.join(LOSSES)}")
 
 
 def g_loss(kind: str, logits_fake):
@@ -51,7 +53,7 @@ def g_loss(kind: str, logits_fake):
     return bce_logits(logits_fake, 1.0)
   if kind in ("hinge", "wgan_gp"):
     return -jnp.mean(logits_fake)
-  raise ValueError(f"train.loss={kind!r}: use bce, hinge or wgan_gp")
+  raise ValueError(f"train.loss={kind!r}: use {', '.join(LOSSES)}")
 
 
 def _per_sample_grad_sq(d_fn, images):

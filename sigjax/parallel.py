@@ -14,6 +14,8 @@ import numpy as np
 from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
+from configs import common
+
 DATA_AXIS = "data"
 
 
@@ -77,7 +79,8 @@ def compiler_options(config=None, backend=None):
   it applies to sigjax's executables alone, also inside a notebook whose JAX
   backend is already running; the persistent cache keys on it.
   """
-  choice = config.get("xla_cpu_conv", "eigen") if config is not None else "eigen"
+  choice = (config["xla_cpu_conv"] if config is not None
+            else common.base_config().xla_cpu_conv)
   if choice not in XLA_CPU_CONV:
     raise ValueError(f"xla_cpu_conv={choice!r}: use "
                      + " or ".join(repr(c) for c in XLA_CPU_CONV))

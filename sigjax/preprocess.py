@@ -39,6 +39,8 @@ from typing import Union
 import numpy as np
 from PIL import Image, ImageOps
 
+from configs import common
+
 MIN_SIZE = 8  # images smaller than this (either side) are rejected
 RESAMPLE = Image.Resampling.BOX
 
@@ -122,7 +124,7 @@ def binarize(gray: np.ndarray) -> np.ndarray:
   return (gray <= otsu_threshold(gray)).astype(np.float32)
 
 
-INKS = ("binary", "coverage")
+INKS = common.CHOICES["data.ink"]
 
 
 def _check_ink(ink: str) -> None:

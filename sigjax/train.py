@@ -22,6 +22,13 @@ sharded over the mesh's ``data`` axis and the state replicated, XLA inserts
 the cross-device reductions (gradients *and* BatchNorm batch statistics), so
 the result does not depend on the number of devices.
 
+``resolve(config, num_classes)`` turns a config into a ``Gan`` once: its
+validated ``Options``, G and D, and their optimizers. ``create_state``,
+``make_train_step``, ``make_loop_step`` and the other builders take it as
+``gan=`` (``sigjax.train_loop.run`` resolves once and hands it down), or
+resolve the config themselves. ``TrainStep`` is the step in stages: the D
+updates, the G update and the running averages (EMA, ADA, LeCam).
+
 Options beyond the original (``configs/common.py``; each is compiled in only
 when set, so the default step is the original's, bit for bit):
 
@@ -95,7 +102,7 @@ same structure at save and restore.
 """
 
 import dataclasses
-from typing import Any
+from typing import Any, NamedTuple
 
 import flax
 import jax
@@ -145,9 +152,11 @@ def root_keys(seed: int):
           "samples": jax.random.fold_in(root, 2)}
 
 
-def create_state(config, num_classes: int) -> TrainState:
-  """A fresh train state, deterministic in ``config.seed``."""
-  gen, disc = cgan.build_models(config, num_classes)
+def create_state(config, num_classes: int, gan=None) -> TrainState:
+  """A fresh train state, deterministic in ``config.seed``; ``gan``: the
+  config already ``resolve``d (else it is resolved here)."""
+  gan = _resolved(config, num_classes, gan)
+  gen, disc = gan.gen, gan.disc
   keys = root_keys(config.seed)
   kg, kd = jax.random.split(keys["init"])
   size = config.data.image_size
@@ -155,8 +164,8 @@ def create_state(config, num_classes: int) -> TrainState:
   y = jnp.zeros((1,), jnp.int32)
   vg = gen.init(kg, z, y, train=False)
   vd = disc.init(kd, jnp.zeros((1, size, size, 1), jnp.float32), y)
-  opt_g, opt_d = make_optimizers(config)
-  o = Options.from_config(config)
+  opt_g, opt_d = gan.opt_g, gan.opt_d
+  o = gan.options
   copy = lambda tree: jax.tree.map(jnp.copy, tree)  # distinct buffers (donation)
   zero = lambda: jnp.zeros((), jnp.float32)
   return TrainState(
@@ -175,83 +184,132 @@ def create_state(config, num_classes: int) -> TrainState:
 
 @dataclasses.dataclass(frozen=True)
 class Options:
-  """The GAN options of a config, resolved and validated (static)."""
-  loss: str = "bce"
-  gp_weight: float = 10.0
-  r1_gamma: float = 0.0
-  augment: str = "none"
-  ops: tuple = ()
-  ada_target: float = 0.6
-  ada_interval: int = 4
-  ada_speed: float = 5e-4
-  ema_decay: float = 0.0
-  d_steps: int = 1
-  spectral_norm: bool = False
-  instance_noise: float = 0.0
-  instance_noise_steps: int = 0
-  ema_start: int = 0
-  ema_warmup: bool = False
-  lecam_weight: float = 0.0
-  lecam_decay: float = 0.99
-  lr_decay_start: int = 0
-  lr_decay_steps: int = 0
+  """The GAN options of a config, resolved and validated (static). Their
+  defaults and allowed values are configs/common.py's."""
+  loss: str
+  gp_weight: float
+  r1_gamma: float
+  augment: str
+  ops: tuple  # the augmentation's ops ((): no augmentation)
+  ada_target: float
+  ada_interval: int
+  ada_speed: float
+  ema_decay: float
+  d_steps: int
+  spectral_norm: bool
+  instance_noise: float
+  instance_noise_steps: int
+  ema_start: int
+  ema_warmup: bool
+  lecam_weight: float
+  lecam_decay: float
+  lr_decay_start: int
+  lr_decay_steps: int
 
   @classmethod
   def from_config(cls, config) -> "Options":
     common.check_gan_options(config)
-    get = lambda name, default: common.gan_option(config, "train", name,
-                                                  default)
-    augment = get("augment", "none")
+    t = config.train
     return cls(
-        loss=get("loss", "bce"), gp_weight=float(get("gp_weight", 10.0)),
-        r1_gamma=float(get("r1_gamma", 0.0)), augment=augment,
-        ops=(augment_lib.parse_policy(get("diffaugment_policy", ""))
-             if augment != "none" else ()),
-        ada_target=float(get("ada_target", 0.6)),
-        ada_interval=int(get("ada_interval", 4)),
-        ada_speed=float(get("ada_speed", 5e-4)),
-        ema_decay=float(get("ema_decay", 0.0)), d_steps=int(get("d_steps", 1)),
-        instance_noise=float(get("instance_noise", 0.0)),
-        instance_noise_steps=int(get("instance_noise_steps", 0)),
-        ema_start=int(get("ema_start", 0)),
-        ema_warmup=bool(get("ema_warmup", False)),
-        lecam_weight=float(get("lecam_weight", 0.0)),
-        lecam_decay=float(get("lecam_decay", 0.99)),
-        lr_decay_start=int(get("lr_decay_start", 0)),
-        lr_decay_steps=int(get("lr_decay_steps", 0)),
-        spectral_norm=bool(common.gan_option(config, "model", "spectral_norm",
-                                             False)))
+        loss=t.loss, gp_weight=float(t.gp_weight),
+        r1_gamma=float(t.r1_gamma), augment=t.augment,
+        ops=(augment_lib.parse_policy(t.diffaugment_policy)
+             if t.augment != "none" else ()),
+        ada_target=float(t.ada_target), ada_interval=int(t.ada_interval),
+        ada_speed=float(t.ada_speed), ema_decay=float(t.ema_decay),
+        d_steps=int(t.d_steps), spectral_norm=bool(config.model.spectral_norm),
+        instance_noise=float(t.instance_noise),
+        instance_noise_steps=int(t.instance_noise_steps),
+        ema_start=int(t.ema_start), ema_warmup=bool(t.ema_warmup),
+        lecam_weight=float(t.lecam_weight),
+        lecam_decay=float(t.lecam_decay),
+        lr_decay_start=int(t.lr_decay_start),
+        lr_decay_steps=int(t.lr_decay_steps))
 
 
-def real_batch_size(config) -> int:
+@dataclasses.dataclass(frozen=True, eq=False)
+class Gan:
+  """A config resolved once for ``num_classes`` labels: its options, its two
+  networks and their optimizers (``resolve``). The functions of this module
+  take one as ``gan=`` instead of resolving the config again; nothing in it
+  depends on ``config.seed``."""
+  num_classes: int
+  latent_dim: int
+  options: Options
+  gen: Any
+  disc: Any
+  opt_g: Any
+  opt_d: Any
+
+
+def resolve(config, num_classes: int) -> Gan:
+  """``config``'s options (validated), networks and optimizers."""
+  gen, disc = cgan.build_models(config, num_classes)
+  opt_g, opt_d = make_optimizers(config)
+  return Gan(num_classes=num_classes,
+             latent_dim=int(config.model.latent_dim),
+             options=Options.from_config(config), gen=gen, disc=disc,
+             opt_g=opt_g, opt_d=opt_d)
+
+
+def _resolved(config, num_classes: int, gan) -> Gan:
+  return resolve(config, num_classes) if gan is None else gan
+
+
+def _options(config, gan) -> Options:
+  return Options.from_config(config) if gan is None else gan.options
+
+
+def real_batch_size(config, gan=None) -> int:
   """Real images one step consumes: batch_size * d_steps."""
-  return config.train.batch_size * Options.from_config(config).d_steps
+  return config.train.batch_size * _options(config, gan).d_steps
 
 
-def sampling_variables(config, state):
+def sampling_variables(config, state, gan=None):
   """(params, batch_stats) to sample with: the EMA generator when
   ``train.ema_decay`` > 0, else the trained one."""
-  if Options.from_config(config).ema_decay:
+  if _options(config, gan).ema_decay:
     return state.params_g_ema, state.batch_stats_g_ema
   return state.params_g, state.batch_stats_g
 
 
-def make_train_step(config, num_classes: int):
-  """The pure (un-jitted) D+G update for ``config``."""
-  gen, disc = cgan.build_models(config, num_classes)
-  opt_g, opt_d = make_optimizers(config)
-  latent = config.model.latent_dim
-  o = Options.from_config(config)
-  # Every option is a Python-level branch, so one that is off adds nothing to
-  # the compiled program: with all of them off this is the original's step.
+class _Schedule(NamedTuple):
+  """A step's values that every D and G pass of it shares."""
+  ada_p: Any  # ADA's p (None without ADA)
+  sigma: Any  # instance-noise std (a Python float unless annealed)
+  lr_scale: Any  # learning-rate decay factor (None: no decay, nothing added)
 
-  def generate(params_g, batch_stats_g, z, labels):
-    return gen.apply({"params": params_g, "batch_stats": batch_stats_g}, z,
-                     labels, train=True, mutable=["batch_stats"])
 
-  def d_apply(params_d, spectral, x, y, update=False):
+class _DState(NamedTuple):
+  """What one D update hands the next (and the G update)."""
+  params: Any
+  opt_state: Any
+  spectral: Any  # spectral-norm power-iteration state
+  lecam: Any  # LeCam's logit EMAs ({} when off)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class TrainStep:
+  """The D+G update of a resolved ``Gan``, in parts: ``train_step`` is the
+  step; ``d_update``, ``g_update`` and ``averages`` (EMA, ADA and LeCam
+  bookkeeping) its stages. Every option is a Python-level branch, so one
+  that is off adds nothing to the compiled program: with all of them off
+  this is the original's step."""
+  gan: Gan
+
+  @property
+  def o(self) -> Options:
+    return self.gan.options
+
+  def generate(self, params_g, batch_stats_g, z, labels):
+    return self.gan.gen.apply(
+        {"params": params_g, "batch_stats": batch_stats_g}, z, labels,
+        train=True, mutable=["batch_stats"])
+
+  def d_apply(self, params_d, spectral, x, y, update=False):
     """D's logits and (when ``update``) its advanced spectral-norm state."""
-    if not o.spectral_norm:
+    disc = self.gan.disc
+    if not self.o.spectral_norm:
       return disc.apply({"params": params_d}, x, y), spectral
     variables = {"params": params_d, cgan.SPECTRAL: spectral}
     if not update:
@@ -260,145 +318,163 @@ def make_train_step(config, num_classes: int):
                              mutable=[cgan.SPECTRAL])
     return logits, new[cgan.SPECTRAL]
 
-  def aug(x, key, ada_p, sigma):
+  def aug(self, x, key, sched: _Schedule):
+    """``x`` as D sees it: augmented and with instance noise (if on)."""
+    o = self.o
     if o.augment != "none":
       x = augment_lib.augment(x, key, o.ops,
-                              p=ada_p if o.augment == "ada" else None)
+                              p=sched.ada_p if o.augment == "ada" else None)
     if o.instance_noise:
-      x = x + sigma * jax.random.normal(
+      x = x + sched.sigma * jax.random.normal(
           jax.random.fold_in(key, 0x1A5E), x.shape, x.dtype)
     return x
 
-  def decayed(updates, lr_scale):
+  @staticmethod
+  def decayed(updates, sched: _Schedule):
     """Adam's ``updates`` scaled by the learning-rate decay (if on)."""
-    if lr_scale is None:
+    if sched.lr_scale is None:
       return updates
-    return jax.tree.map(lambda u: u * lr_scale.astype(u.dtype), updates)
+    return jax.tree.map(lambda u: u * sched.lr_scale.astype(u.dtype), updates)
 
-  def d_update(state, params_d, opt_state_d, spectral, images, labels, k_z,
-               k_aug, ada_p, sigma, lecam, lr_scale):
-    """One Adam update of D on (images, labels) and fresh fakes; ``lecam``
-    (the LeCam logit EMAs, {} when off) comes back updated."""
-    batch = images.shape[0]
-    z = jax.random.uniform(k_z, (batch, latent), minval=-1.0, maxval=1.0)
-    fake, _ = generate(state.params_g, state.batch_stats_g, z, labels)
-    fake = jax.lax.stop_gradient(fake)
-
-    k_real, k_fake, k_gp, k_eps = jax.random.split(k_aug, 4)
-
-    def d_loss_fn(params_d):
-      logits_real, new_spectral = d_apply(
-          params_d, spectral, aug(images, k_real, ada_p, sigma), labels,
-          update=True)
-      logits_fake, _ = d_apply(params_d, spectral,
-                               aug(fake, k_fake, ada_p, sigma), labels)
-      loss = losses.d_loss(o.loss, logits_real, logits_fake)
-      extra = {}
-      if o.loss == "wgan_gp":
-        d_fn = lambda x: d_apply(params_d, spectral,
-                                 aug(x, k_gp, ada_p, sigma), labels)[0]
-        extra["d_gp"] = losses.gradient_penalty(d_fn, images, fake, k_eps)
-        loss = loss + o.gp_weight * extra["d_gp"]
-      if o.r1_gamma:
-        # Same augmentation as the real logits: grad of D(aug(x)) in x.
-        d_fn = lambda x: d_apply(params_d, spectral,
-                                 aug(x, k_real, ada_p, sigma), labels)[0]
-        extra["d_r1"] = losses.r1_penalty(d_fn, images)
-        loss = loss + 0.5 * o.r1_gamma * extra["d_r1"]
-      new_lecam = lecam
-      if o.lecam_weight:
-        mean = lambda v: jnp.mean(jax.lax.stop_gradient(v).astype(
-            jnp.float32))
-        d = o.lecam_decay
-        new_lecam = {"real": d * lecam["real"] + (1 - d) * mean(logits_real),
-                     "fake": d * lecam["fake"] + (1 - d) * mean(logits_fake)}
-        extra["d_lecam"] = losses.lecam_penalty(
-            logits_real, logits_fake, new_lecam["real"], new_lecam["fake"])
-        loss = loss + o.lecam_weight * extra["d_lecam"]
-      return loss, (logits_real, logits_fake, new_spectral, extra, new_lecam)
-
-    (d_loss, (lr_, lf_, spectral, extra, lecam)), d_grads = (
-        jax.value_and_grad(d_loss_fn, has_aux=True)(params_d))
-    d_updates, opt_state_d = opt_d.update(d_grads, opt_state_d, params_d)
-    params_d = optax.apply_updates(params_d, decayed(d_updates, lr_scale))
-    metrics = {"d_loss": d_loss,
-               "d_real_acc": jnp.mean((lr_ > 0).astype(jnp.float32)),
-               "d_fake_acc": jnp.mean((lf_ < 0).astype(jnp.float32)),
-               "ada_rt": jnp.mean(jnp.sign(lr_)), **extra}
-    return params_d, opt_state_d, spectral, metrics, lecam
-
-  def train_step(state: TrainState, images, labels):
-    key = jax.random.fold_in(state.rng, state.step)
-    k_zd, k_zg, k_yg = jax.random.split(key, 3)
-    k_opt = jax.random.fold_in(key, 1 << 20)  # keys of the options only
+  def schedule(self, state) -> _Schedule:
+    o = self.o
     ada_p = state.ada["p"] if o.augment == "ada" else None
-    batch = images.shape[0] // o.d_steps
-    sigma = o.instance_noise  # a Python float unless it is annealed
+    sigma = o.instance_noise
     if o.instance_noise and o.instance_noise_steps:
       sigma = o.instance_noise * jnp.clip(
           1.0 - state.step.astype(jnp.float32) / o.instance_noise_steps,
           0.0, 1.0)
-    lr_scale = None  # None: no decay, nothing added to the program
+    lr_scale = None
     if o.lr_decay_steps:
       lr_scale = jnp.clip(
           1.0 - (state.step - o.lr_decay_start).astype(jnp.float32)
           / o.lr_decay_steps, 0.0, 1.0)
+    return _Schedule(ada_p, sigma, lr_scale)
 
-    # Discriminator updates: update j uses rows j, j + k, j + 2k, ...
-    params_d, opt_state_d, spectral = (state.params_d, state.opt_state_d,
-                                       state.spectral_d)
+  def d_loss(self, params_d, d: _DState, sched, images, fake, labels, keys):
+    """D's loss with its penalties, and (logits on real, on fake, advanced
+    spectral state, penalty metrics, updated LeCam EMAs)."""
+    o = self.o
+    k_real, k_fake, k_gp, k_eps = keys
+    logits_real, new_spectral = self.d_apply(
+        params_d, d.spectral, self.aug(images, k_real, sched), labels,
+        update=True)
+    logits_fake, _ = self.d_apply(params_d, d.spectral,
+                                  self.aug(fake, k_fake, sched), labels)
+    loss = losses.d_loss(o.loss, logits_real, logits_fake)
+    extra = {}
+    if o.loss == "wgan_gp":
+      d_fn = lambda x: self.d_apply(params_d, d.spectral,
+                                    self.aug(x, k_gp, sched), labels)[0]
+      extra["d_gp"] = losses.gradient_penalty(d_fn, images, fake, k_eps)
+      loss = loss + o.gp_weight * extra["d_gp"]
+    if o.r1_gamma:
+      # Same augmentation as the real logits: grad of D(aug(x)) in x.
+      d_fn = lambda x: self.d_apply(params_d, d.spectral,
+                                    self.aug(x, k_real, sched), labels)[0]
+      extra["d_r1"] = losses.r1_penalty(d_fn, images)
+      loss = loss + 0.5 * o.r1_gamma * extra["d_r1"]
+    new_lecam = d.lecam
+    if o.lecam_weight:
+      mean = lambda v: jnp.mean(jax.lax.stop_gradient(v).astype(jnp.float32))
+      c = o.lecam_decay
+      new_lecam = {
+          "real": c * d.lecam["real"] + (1 - c) * mean(logits_real),
+          "fake": c * d.lecam["fake"] + (1 - c) * mean(logits_fake)}
+      extra["d_lecam"] = losses.lecam_penalty(
+          logits_real, logits_fake, new_lecam["real"], new_lecam["fake"])
+      loss = loss + o.lecam_weight * extra["d_lecam"]
+    return loss, (logits_real, logits_fake, new_spectral, extra, new_lecam)
+
+  def d_update(self, state, sched, d: _DState, images, labels, k_z, k_aug):
+    """One Adam update of D on (images, labels) and fresh fakes of the
+    step's G; returns ``d`` updated and the update's metrics."""
+    batch = images.shape[0]
+    z = jax.random.uniform(k_z, (batch, self.gan.latent_dim), minval=-1.0,
+                           maxval=1.0)
+    fake, _ = self.generate(state.params_g, state.batch_stats_g, z, labels)
+    fake = jax.lax.stop_gradient(fake)
+    keys = tuple(jax.random.split(k_aug, 4))
+    (loss, (lr_, lf_, spectral, extra, lecam)), grads = jax.value_and_grad(
+        self.d_loss, has_aux=True)(d.params, d, sched, images, fake, labels,
+                                   keys)
+    updates, opt_state = self.gan.opt_d.update(grads, d.opt_state, d.params)
+    params = optax.apply_updates(d.params, self.decayed(updates, sched))
+    metrics = {"d_loss": loss,
+               "d_real_acc": jnp.mean((lr_ > 0).astype(jnp.float32)),
+               "d_fake_acc": jnp.mean((lf_ < 0).astype(jnp.float32)),
+               "ada_rt": jnp.mean(jnp.sign(lr_)), **extra}
+    return _DState(params, opt_state, spectral, lecam), metrics
+
+  def d_updates(self, state, sched, images, labels, k_zd, k_opt):
+    """The step's ``d_steps`` D updates (update j on rows j, j + k, j + 2k,
+    ...) and their mean metrics."""
+    k = self.o.d_steps
+    batch = images.shape[0] // k
+    d = _DState(state.params_d, state.opt_state_d, state.spectral_d,
+                state.lecam)
     d_metrics = []
-    lecam = state.lecam
-    for j in range(o.d_steps):
-      if o.d_steps == 1:
+    for j in range(k):
+      if k == 1:
         x_j, y_j, k_z = images, labels, k_zd
       else:
-        x_j = images.reshape(batch, o.d_steps, *images.shape[1:])[:, j]
-        y_j = labels.reshape(batch, o.d_steps)[:, j]
+        x_j = images.reshape(batch, k, *images.shape[1:])[:, j]
+        y_j = labels.reshape(batch, k)[:, j]
         k_z = k_zd if j == 0 else jax.random.fold_in(k_zd, j)
-      params_d, opt_state_d, spectral, m, lecam = d_update(
-          state, params_d, opt_state_d, spectral, x_j, y_j, k_z,
-          jax.random.fold_in(k_opt, j), ada_p, sigma, lecam, lr_scale)
+      d, m = self.d_update(state, sched, d, x_j, y_j, k_z,
+                           jax.random.fold_in(k_opt, j))
       d_metrics.append(m)
-    metrics = dict(d_metrics[0]) if o.d_steps == 1 else {
-        k: sum(m[k] for m in d_metrics) / o.d_steps for k in d_metrics[0]}
-    ada_rt = metrics.pop("ada_rt")
+    metrics = dict(d_metrics[0]) if k == 1 else {
+        name: sum(m[name] for m in d_metrics) / k for name in d_metrics[0]}
+    return d, metrics
 
-    # Generator update through the updated discriminator.
-    z_g = jax.random.uniform(k_zg, (batch, latent), minval=-1.0, maxval=1.0)
-    y_g = jax.random.randint(k_yg, (batch,), 0, num_classes)
-    k_aug_g = jax.random.fold_in(k_opt, o.d_steps)
+  def g_update(self, state, sched, d: _DState, batch, k_zg, k_yg, k_opt):
+    """G's Adam update through the updated D on fresh noise and labels:
+    (G's new state fields, metrics, (noise, labels))."""
+    o = self.o
+    z = jax.random.uniform(k_zg, (batch, self.gan.latent_dim), minval=-1.0,
+                           maxval=1.0)
+    y = jax.random.randint(k_yg, (batch,), 0, self.gan.num_classes)
+    k_aug = jax.random.fold_in(k_opt, o.d_steps)
 
     def g_loss_fn(params_g):
-      fake_g, new_vars = generate(params_g, state.batch_stats_g, z_g, y_g)
-      logits, _ = d_apply(params_d, spectral,
-                          aug(fake_g, k_aug_g, ada_p, sigma), y_g)
+      fake, new_vars = self.generate(params_g, state.batch_stats_g, z, y)
+      logits, _ = self.d_apply(d.params, d.spectral,
+                               self.aug(fake, k_aug, sched), y)
       return losses.g_loss(o.loss, logits), new_vars["batch_stats"]
 
-    (g_loss, batch_stats_g), g_grads = jax.value_and_grad(
+    (loss, batch_stats), grads = jax.value_and_grad(
         g_loss_fn, has_aux=True)(state.params_g)
-    g_updates, opt_state_g = opt_g.update(g_grads, state.opt_state_g,
-                                          state.params_g)
-    params_g = optax.apply_updates(state.params_g,
-                                   decayed(g_updates, lr_scale))
-    metrics["g_loss"] = g_loss
-    if lr_scale is not None:
-      metrics["lr_scale"] = lr_scale
+    updates, opt_state = self.gan.opt_g.update(grads, state.opt_state_g,
+                                               state.params_g)
+    params = optax.apply_updates(state.params_g,
+                                 self.decayed(updates, sched))
+    metrics = {"g_loss": loss}
+    if sched.lr_scale is not None:
+      metrics["lr_scale"] = sched.lr_scale
     if o.instance_noise and o.instance_noise_steps:
-      metrics["instance_noise"] = sigma
+      metrics["instance_noise"] = sched.sigma
+    new = {"params_g": params, "batch_stats_g": batch_stats,
+           "opt_state_g": opt_state}
+    return new, metrics, (z, y)
 
-    new = {}
+  def averages(self, state, params_g, noise, ada_rt, lecam):
+    """The state's running averages after the step (the EMA generator,
+    ADA's p and its sign sums, LeCam's logit EMAs: those that are on) and
+    their metrics."""
+    o = self.o
+    new, metrics = {}, {}
     if o.ema_decay:
-      d = o.ema_decay
+      c = o.ema_decay
       if o.ema_warmup:  # n = averaging steps so far, this one included
         n = (state.step - o.ema_start).astype(jnp.float32)
-        d = jnp.minimum(d, (1.0 + n) / (10.0 + n))
+        c = jnp.minimum(c, (1.0 + n) / (10.0 + n))
       if o.ema_start:  # copy the weights until ema_start, then average
-        d = jnp.where(state.step < o.ema_start, 0.0, d)
-      new["params_g_ema"] = jax.tree.map(lambda e, p: d * e + (1.0 - d) * p,
+        c = jnp.where(state.step < o.ema_start, 0.0, c)
+      new["params_g_ema"] = jax.tree.map(lambda e, p: c * e + (1.0 - c) * p,
                                          state.params_g_ema, params_g)
-      _, ema_vars = generate(new["params_g_ema"], state.batch_stats_g_ema,
-                             z_g, y_g)
+      _, ema_vars = self.generate(new["params_g_ema"],
+                                  state.batch_stats_g_ema, *noise)
       new["batch_stats_g_ema"] = ema_vars["batch_stats"]
     if o.augment == "ada":
       signs = state.ada["signs"] + ada_rt * o.d_steps
@@ -414,36 +490,55 @@ def make_train_step(config, num_classes: int):
     if o.lecam_weight:
       new["lecam"] = lecam
       metrics.update(lecam_real=lecam["real"], lecam_fake=lecam["fake"])
+    return new, metrics
+
+  def train_step(self, state: TrainState, images, labels):
+    key = jax.random.fold_in(state.rng, state.step)
+    k_zd, k_zg, k_yg = jax.random.split(key, 3)
+    k_opt = jax.random.fold_in(key, 1 << 20)  # keys of the options only
+    sched = self.schedule(state)
+    d, metrics = self.d_updates(state, sched, images, labels, k_zd, k_opt)
+    ada_rt = metrics.pop("ada_rt")
+    g, g_metrics, noise = self.g_update(
+        state, sched, d, images.shape[0] // self.o.d_steps, k_zg, k_yg,
+        k_opt)
+    metrics.update(g_metrics)
+    new, more = self.averages(state, g["params_g"], noise, ada_rt, d.lecam)
+    metrics.update(more)
     new_state = state.replace(
-        step=state.step + 1, params_g=params_g, batch_stats_g=batch_stats_g,
-        params_d=params_d, opt_state_g=opt_state_g, opt_state_d=opt_state_d,
-        spectral_d=spectral, **new)
+        step=state.step + 1, **g, params_d=d.params,
+        opt_state_d=d.opt_state, spectral_d=d.spectral, **new)
     return new_state, metrics
 
-  return train_step
+
+def make_train_step(config, num_classes: int, gan=None):
+  """The pure (un-jitted) D+G update for ``config``
+  (``TrainStep.train_step``)."""
+  return TrainStep(_resolved(config, num_classes, gan)).train_step
 
 
-def jit_train_step(config, num_classes: int, mesh):
+def jit_train_step(config, num_classes: int, mesh, gan=None):
   """``make_train_step`` compiled for ``mesh``: state replicated, batch sharded.
 
   The input state is donated: its buffers are reused for the new state.
   """
   rep = parallel.replicated(mesh)
   data = parallel.batch_sharding(mesh)
-  return jax.jit(make_train_step(config, num_classes),
+  return jax.jit(make_train_step(config, num_classes, gan=gan),
                  in_shardings=(rep, data, data), out_shardings=(rep, rep),
                  donate_argnums=(0,),
                  compiler_options=parallel.compiler_options(config))
 
 
-def make_d_probe(config, num_classes: int):
+def make_d_probe(config, num_classes: int, gan=None):
   """jit(params_d, spectral_d, images, labels) -> (D's accuracy, its mean
   logit) on real ``images``, as the step's D sees an image without
   augmentation or noise (the power-iteration state is read, not advanced).
   Used on held-out real images to see D memorise its training set while it
   happens (``sigjax.train_loop.OverfitProbe``)."""
-  _, disc = cgan.build_models(config, num_classes)
-  spectral_norm = Options.from_config(config).spectral_norm
+  gan = _resolved(config, num_classes, gan)
+  disc = gan.disc
+  spectral_norm = gan.options.spectral_norm
 
   @jax.jit(compiler_options=parallel.compiler_options(config))
   def probe(params_d, spectral_d, images, labels):
@@ -483,19 +578,19 @@ def accumulate_metrics(acc: dict, metrics: dict, step) -> dict:
           "bad_step": bad}
 
 
-def metric_names(config, num_classes: int, state) -> tuple:
+def metric_names(config, num_classes: int, state, gan=None) -> tuple:
   """The names of the metrics ``make_train_step`` returns (traced only)."""
   size = config.data.image_size
-  b = real_batch_size(config)
+  b = real_batch_size(config, gan)
   shapes = jax.eval_shape(
-      make_train_step(config, num_classes), state,
+      make_train_step(config, num_classes, gan=gan), state,
       jax.ShapeDtypeStruct((b, size, size, 1), jnp.float32),
       jax.ShapeDtypeStruct((b,), jnp.int32))[1]
   return tuple(sorted(shapes))
 
 
 def make_loop_step(config, num_classes: int, resident_size: int = 0,
-                   sharding=None, seeds=None):
+                   sharding=None, seeds=None, gan=None):
   """The train loop's step: ``make_train_step`` plus the metric sums.
 
   ``resident_size`` = 0 (batches fed from the host):
@@ -509,7 +604,7 @@ def make_loop_step(config, num_classes: int, resident_size: int = 0,
     the mesh, so each device gathers its own rows.
   ``step`` is the new ``state.step``, a small output that is not donated
   (the loop polls it to show progress without waiting). ``acc`` is
-  ``init_metric_sums``'s pytree.
+  ``init_metric_sums``'s pytree. ``gan``: the config already ``resolve``d.
 
   ``seeds`` (a list of S > 1 seeds; ``config.seed`` is then ignored): S
   independent GANs in one program, ``jax.vmap`` over the state, the metric
@@ -520,7 +615,7 @@ def make_loop_step(config, num_classes: int, resident_size: int = 0,
   (``order_key(seeds[i])``); ``step`` is (S,).
   """
   # Looked up at call time, so tests can replace make_train_step.
-  step_fn = make_train_step(config, num_classes)
+  step_fn = make_train_step(config, num_classes, gan=gan)
 
   def one(state, acc, images, labels):
     state, metrics = step_fn(state, images, labels)
@@ -534,7 +629,7 @@ def make_loop_step(config, num_classes: int, resident_size: int = 0,
       return state, acc, state.step
     return host_step
 
-  batch = real_batch_size(config)
+  batch = real_batch_size(config, gan)
 
   def gathered_one(state, acc, key, all_images, all_labels):
     idx = batch_order.permutation_batch_indices(key, state.step,
@@ -565,7 +660,7 @@ def make_loop_step(config, num_classes: int, resident_size: int = 0,
 
 
 def jit_loop_step(config, num_classes: int, mesh, resident_size: int = 0,
-                  multi: bool = False, seeds=None):
+                  multi: bool = False, seeds=None, gan=None):
   """``make_loop_step`` compiled for ``mesh``: the state, the metric sums
   and the resident data replicated, fed batches sharded over ``data`` (the
   batch axis: axis 1 of a group's (S, batch, ...) batches).
@@ -576,7 +671,7 @@ def jit_loop_step(config, num_classes: int, mesh, resident_size: int = 0,
   batch = parallel.batch_sharding(mesh, leading=1 if many else 0)
   fn = make_loop_step(config, num_classes, resident_size,
                       parallel.batch_sharding(mesh)
-                      if mesh.devices.size > 1 else None, seeds)
+                      if mesh.devices.size > 1 else None, seeds, gan=gan)
   if not resident_size:
     shardings = (rep, rep, batch, batch)
   elif multi:
@@ -589,9 +684,9 @@ def jit_loop_step(config, num_classes: int, mesh, resident_size: int = 0,
                  compiler_options=parallel.compiler_options(config))
 
 
-def make_sampler(config, num_classes: int):
+def make_sampler(config, num_classes: int, gan=None):
   """jit(params_g, batch_stats_g, z, labels) -> images, inference-mode BN."""
-  gen, _ = cgan.build_models(config, num_classes)
+  gen = _resolved(config, num_classes, gan).gen
 
   @jax.jit(compiler_options=parallel.compiler_options(config))
   def sample(params_g, batch_stats_g, z, labels):

@@ -6,9 +6,11 @@ display), fixed-noise sample grids, Orbax checkpoints, SIGINT/SIGTERM handling
 and resumption. The step function itself stays pure.
 
 ``run(config, workdir)`` is the "train" job (``launch.py``). Resuming a
-workdir first compares its ``config.json`` with ``config``
-(``sigjax.checkpoint.check_same_run``: another run's workdir stops with
-``WorkdirMismatchError``, nothing touched), then restores the newest readable
+workdir first reads its ``config.json`` (``configs.common.upgrade``: a file
+of any earlier version, with the fields it lacks as that run had them) and
+compares it with ``config`` (``sigjax.checkpoint.check_same_run``: another
+run's workdir stops with ``WorkdirMismatchError``, nothing touched), keeps
+the run's batch order, then restores the newest readable
 checkpoint, moving unreadable checkpoints and unfinished saves aside
 (``sigjax.checkpoint.restore_latest``).
 
@@ -129,7 +131,7 @@ class OverfitProbe:
   """
 
   def __init__(self, config, num_classes, train_data, val_data, mesh,
-               limit: int = 512):
+               limit: int = 512, gan=None):
     n = min(len(train_data), len(val_data), limit)
     rng = np.random.default_rng([int(config.seed), 0x0DD])
     self.size = n
@@ -139,7 +141,7 @@ class OverfitProbe:
       self.sets[name] = parallel.replicate(
           (np.asarray(d.images[pick], np.float32),
            np.asarray(d.labels[pick], np.int32)), mesh)
-    self._stats = train_lib.make_d_probe(config, num_classes)
+    self._stats = train_lib.make_d_probe(config, num_classes, gan=gan)
 
   def __call__(self, state) -> dict:
     """Device scalars (no host synchronisation)."""
@@ -197,13 +199,13 @@ def read_metrics(workdir: str) -> list:
     return [json.loads(l) for l in f if l.strip()]
 
 
-def make_probe(config, num_classes, train_data, mesh):
+def make_probe(config, num_classes, train_data, mesh, gan=None):
   """The ``OverfitProbe`` of a run, or None (with the reason logged) when
   its data has no held-out images."""
-  return make_probes([config], num_classes, train_data, mesh)[0]
+  return make_probes([config], num_classes, train_data, mesh, gan)[0]
 
 
-def make_probes(configs, num_classes, train_data, mesh) -> list:
+def make_probes(configs, num_classes, train_data, mesh, gan=None) -> list:
   """``make_probe`` for each run of a group (the validation split is read
   once; each run's training sample follows its own seed)."""
   config = configs[0]
@@ -214,7 +216,7 @@ def make_probes(configs, num_classes, train_data, mesh) -> list:
     return [None] * len(configs)
   if cgan.num_media(config) > 1:
     val = data_lib.medium_conditioned(val, common.media_list(config.data))
-  probes = [OverfitProbe(c, num_classes, train_data, val, mesh)
+  probes = [OverfitProbe(c, num_classes, train_data, val, mesh, gan=gan)
             for c in configs]
   logging.info("D overfitting probe: %d held-out (validation) and %d "
                "training real images, every %d steps.", probes[0].size,
@@ -262,12 +264,12 @@ def resolve_data_path(config, data, mesh) -> tuple:
   The 'index_shuffle' batch order (runs started before 2026-12-03) has no
   device form: those runs always take the host path.
   """
-  order = config.data.get("batch_order", batch_order.LEGACY_BATCH_ORDER)
+  order = config.data.batch_order
   if order not in batch_order.BATCH_ORDERS:
     raise data_lib.DataError(
         f"config.data.batch_order={order!r}: use one of "
         f"{', '.join(batch_order.BATCH_ORDERS)}")
-  given = config.data.get("on_device", "auto")
+  given = config.data.on_device
   choice = _ON_DEVICE.get(str(given).lower())
   if choice is None:
     raise data_lib.DataError(f"config.data.on_device={given!r}: use 'auto', "
@@ -289,10 +291,10 @@ def resolve_data_path(config, data, mesh) -> tuple:
 def steps_per_dispatch(config, resident: bool) -> int:
   """``config.train.steps_per_dispatch`` (validated); 1 on the host path,
   where every step needs its batch from the host."""
-  k = config.train.get("steps_per_dispatch", 1)
-  if not isinstance(k, int) or isinstance(k, bool) or k < 1:
-    raise ValueError(f"train.steps_per_dispatch={k!r}: must be an integer "
-                     ">= 1")
+  k = config.train.steps_per_dispatch
+  ok, must = common.RULES["train.steps_per_dispatch"]
+  if not ok(k):
+    raise common.ConfigError(f"train.steps_per_dispatch={k!r}: {must}")
   if k > 1 and not resident:
     logging.info("train.steps_per_dispatch=%d needs the training set on the "
                  "device; taking one step per call.", k)
@@ -300,40 +302,35 @@ def steps_per_dispatch(config, resident: bool) -> int:
   return k
 
 
-def batch_order_of_run(config, workdir: str):
-  """``config`` with the batch order the run in ``workdir`` began with.
+def batch_order_of_run(config, saved):
+  """``config`` with the batch order the run it resumes began with.
 
-  A run keeps its batch order, so it resumes exactly: its ``config.json``
-  names it, or (written before ``data.batch_order`` existed) implies the
-  only order there was, 'index_shuffle'. A new workdir keeps ``config``'s.
+  A run keeps its batch order, so it resumes exactly. ``saved`` is the
+  run's config.json as ``common.upgrade`` reads it (``check_same_run``),
+  which gives one written before ``data.batch_order`` existed the only
+  order there was, 'index_shuffle'; None (a workdir with checkpoints but
+  no config.json) counts as such an old run.
   """
-  path = os.path.join(workdir, "config.json")
-  saved = batch_order.LEGACY_BATCH_ORDER
-  if os.path.isfile(path):
-    try:
-      with open(path) as f:
-        saved = json.load(f).get("data", {}).get(
-            "batch_order", batch_order.LEGACY_BATCH_ORDER)
-    except (OSError, ValueError):
-      pass
-  now = config.data.get("batch_order", batch_order.LEGACY_BATCH_ORDER)
-  if saved == now:
+  then = (batch_order.LEGACY_BATCH_ORDER if saved is None
+          else saved.data.batch_order)
+  now = config.data.batch_order
+  if then == now:
     return config
   logging.info("Resuming with data.batch_order=%r, the order this run began "
-               "with (the config gives %r).", saved, now)
+               "with (the config gives %r).", then, now)
   config = config.copy_and_resolve_references()
   with config.unlocked():
-    config.data.batch_order = saved
+    config.data.batch_order = then
   return config
 
 
 def num_seeds(config) -> int:
   """``config.train.num_seeds`` (validated): how many seeds one program
   trains."""
-  n = config.train.get("num_seeds", 1)
-  if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-    raise ValueError(f"train.num_seeds={n!r}: must be an integer >= 1 (the "
-                     "seeds config.seed ... config.seed + num_seeds - 1)")
+  n = config.train.num_seeds
+  ok, must = common.RULES["train.num_seeds"]
+  if not ok(n):
+    raise common.ConfigError(f"train.num_seeds={n!r}: {must}")
   return n
 
 
@@ -396,12 +393,11 @@ def check_group(configs) -> None:
   seeds = [int(c.seed) for c in configs]
   if len(set(seeds)) != len(seeds):
     raise ValueError(f"repeated seeds in one program: {seeds}")
-  if len(configs) > 1 and configs[0].data.get(
-      "batch_order", batch_order.LEGACY_BATCH_ORDER) != "permutation":
+  if len(configs) > 1 and configs[0].data.batch_order != "permutation":
     raise ValueError(
         "train.num_seeds > 1 needs data.batch_order='permutation' (the "
         "order every seed can draw inside one program); got "
-        f"{configs[0].data.get('batch_order')!r}")
+        f"{configs[0].data.batch_order!r}")
 
 
 def _restore_group(managers, states, metas_check, workdirs):
@@ -471,8 +467,8 @@ def run_group(configs, workdirs, cache_dir: str = ""):
       managers.append(ckpt.make_manager(w, t.keep_checkpoints,
                                         t.async_checkpoint))
       if ckpt.holds_checkpoints(managers[-1]):
-        ckpt.check_same_run(w, c)
-        configs[i] = batch_order_of_run(c, w)
+        saved = ckpt.check_same_run(w, c)
+        configs[i] = batch_order_of_run(c, saved)
     config = configs[0]
     check_group(configs)
   except Exception:
@@ -520,7 +516,9 @@ def run_group(configs, workdirs, cache_dir: str = ""):
       return None
     return check
 
-  states = [parallel.replicate(train_lib.create_state(c, num_classes), mesh)
+  gan = train_lib.resolve(config, num_classes)  # options and models, once
+  states = [parallel.replicate(train_lib.create_state(c, num_classes,
+                                                      gan=gan), mesh)
             for c in configs]
   logging.info("Parameters: %s", parameter_overview(states[0]))
   try:
@@ -548,29 +546,30 @@ def run_group(configs, workdirs, cache_dir: str = ""):
            if many else states[0])
   del states
 
-  probes = make_probes(configs, num_classes, data, mesh)
-  sampler = train_lib.make_sampler(config, num_classes)
+  probes = make_probes(configs, num_classes, data, mesh, gan=gan)
+  sampler = train_lib.make_sampler(config, num_classes, gan=gan)
   noise = [train_lib.fixed_noise(c, num_classes) for c in configs]
   resident, reason = resolve_data_path(config, data, mesh)
-  order = config.data.get("batch_order", batch_order.LEGACY_BATCH_ORDER)
+  order = config.data.batch_order
   per_call = steps_per_dispatch(config, resident)
   logging.info("Training data: %s (%s); batch order %r%s.",
                "resident on the device" if resident else "fed from the host",
                reason, order,
                f"; {per_call} steps per call" if per_call > 1 else "")
   # With train.d_steps = k a step consumes k real batches (one per D update).
-  real_batch = train_lib.real_batch_size(config)
+  real_batch = train_lib.real_batch_size(config, gan)
   seeds = [int(c.seed) for c in configs] if many else None
   # Host copies: each log interval starts from fresh device buffers (the
   # step donates the sums it is given).
   acc0 = jax.tree.map(np.asarray, train_lib.init_metric_sums(
       train_lib.metric_names(config, num_classes,
-                             _take(state, 0, many))))
+                             _take(state, 0, many), gan=gan)))
   if many:
     acc0 = _stack([acc0] * len(configs))
   if resident:
     step_fn = train_lib.jit_loop_step(config, num_classes, mesh, len(data),
-                                      multi=per_call > 1, seeds=seeds)
+                                      multi=per_call > 1, seeds=seeds,
+                                      gan=gan)
     all_data = parallel.replicate(
         (np.asarray(data.images, np.float32),
          np.asarray(data.labels, np.int32)), mesh)
@@ -581,7 +580,8 @@ def run_group(configs, workdirs, cache_dir: str = ""):
                        parallel.replicate(np.int32(count), mesh))
       return step_fn(state, acc, *all_data)
   else:
-    step_fn = train_lib.jit_loop_step(config, num_classes, mesh, seeds=seeds)
+    step_fn = train_lib.jit_loop_step(config, num_classes, mesh,
+                                      seeds=seeds, gan=gan)
     if order == batch_order.LEGACY_BATCH_ORDER:
       streams = [data_lib.train_dataset(
           data, real_batch, seed=config.seed,
@@ -615,7 +615,7 @@ def run_group(configs, workdirs, cache_dir: str = ""):
     # The EMA generator when train.ema_decay > 0.
     for i, (c, w) in enumerate(zip(configs, workdirs)):
       write_samples(sampler, train_lib.sampling_variables(
-          c, _take(state, i, many)), *noise[i], data.class_names,
+          c, _take(state, i, many), gan), *noise[i], data.class_names,
                     t.samples_per_class,
                     os.path.join(w, "samples", f"step_{step}.png"),
                     title=f"step {step}" + (f", seed {c.seed}" if many

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from configs import cgan as cgan_config
+from configs import common
 from sigjax import checkpoint as ckpt
 from sigjax import train as train_lib
 from sigjax import train_loop
@@ -333,10 +334,14 @@ def test_config_differences_rules():
   folder["data"]["num_classes"] = 10
   diffs = ckpt.config_differences(folder, tiny(4))
   assert [d.split(":")[0] for d in diffs] == ["data.source"], diffs
-  # A field this code no longer has is ignored; so is an unknown new one.
+  # A retired field is dropped (configs.common.RETIRED); one this code never
+  # had is named, not guessed at.
   gone = json.loads(json.dumps(base))
-  gone["model"]["retired_option"] = 3
+  gone["data"]["shuffle_buffer"] = 0
   assert ckpt.config_differences(gone, tiny(4)) == []
+  gone["model"]["retired_option"] = 3
+  with pytest.raises(common.ConfigError, match="model.retired_option"):
+    ckpt.config_differences(gone, tiny(4))
 
 
 def test_earlier_quality_workdir_is_named_and_resumes_with_its_width():

@@ -119,8 +119,8 @@ def test_non_finite_loss_stops_and_keeps_good_checkpoint(tmp_path, monkeypatch):
   config = tiny_config(steps=6, checkpoint_every=2)
   real = train_lib.make_train_step
 
-  def poisoned(cfg, n):
-    step_fn = real(cfg, n)
+  def poisoned(cfg, n, **kw):
+    step_fn = real(cfg, n, **kw)
 
     def wrapped(state, images, labels):
       new, metrics = step_fn(state, images, labels)

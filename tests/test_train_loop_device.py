@@ -223,8 +223,8 @@ def test_non_finite_metric_is_named_with_its_step_and_interval(tmp_path,
                 train__sample_every=6)
   real = train_lib.make_train_step
 
-  def poisoned(cfg, n):
-    step_fn = real(cfg, n)
+  def poisoned(cfg, n, **kw):
+    step_fn = real(cfg, n, **kw)
 
     def wrapped(state, images, labels):
       new, metrics = step_fn(state, images, labels)

@@ -61,7 +61,7 @@ def texture_rows(runs, per_class: int, seed: int) -> list:
     edge = metrics.edge_per_ink(g.sample(labels, seed=seed, output="raw"))
     gen = _finite(edge)
     rows.append({
-        "run": run_name(run), "ink": d.get("ink", "binary"),
+        "run": run_name(run), "ink": d.ink,
         "generated": _stats(gen), "real_test": _stats(real_test),
         "ratio": float(gen.mean() / real_test.mean()),
         "w1": metrics.wasserstein_1d(gen, real_test),

@@ -67,9 +67,9 @@ def _dtype(name: str):
   return {"float32": jnp.float32, "bfloat16": jnp.bfloat16}[name]
 
 
-UPSAMPLES = ("transpose", "resize_conv")
-RESIZE_METHODS = ("nearest", "bilinear")
-ARCHS = ("dcgan", "resnet")
+UPSAMPLES = common.CHOICES["model.upsample"]
+RESIZE_METHODS = common.CHOICES["model.resize_method"]
+ARCHS = common.CHOICES["model.arch"]
 
 
 def scaled_strides(strides: Sequence[int], image_size: int, max_final: int,
@@ -487,8 +487,7 @@ def resolve_conv_impls(config):
   several devices (an FFI call is not partitioned by XLA's SPMD pass).
   """
   m = config.model
-  ct = m.get("conv_transpose", "auto")
-  ci = m.get("conv_impl", "auto")
+  ct, ci = m.conv_transpose, m.conv_impl
   if ci not in CONV_IMPLS:
     raise ValueError(f"model.conv_impl={ci!r}: use "
                      + ", ".join(repr(c) for c in CONV_IMPLS))
@@ -506,15 +505,15 @@ def resolve_conv_impls(config):
   return ct, ci
 
 
-CONV_IMPLS = ("auto", "onednn", "xla")
+CONV_IMPLS = common.CHOICES["model.conv_impl"]
 
 
 def num_media(config) -> int:
   """Media the models take as a condition: the number of
   ``config.data.media`` with ``model.medium_conditioning`` on cross-media
   data, else 1 (other sources have one medium)."""
-  if (not common.gan_option(config, "model", "medium_conditioning", False)
-      or config.data.get("source") != "cross_media"):
+  if (not config.model.medium_conditioning
+      or config.data.source != "cross_media"):
     return 1
   return len(common.media_list(config.data))
 
@@ -532,41 +531,34 @@ def build_models(config, num_classes: int):
   conv_transpose, conv_impl = resolve_conv_impls(config)
   m = config.model
   size = config.data.image_size
-  opt = lambda name, default: common.gan_option(config, "model", name, default)
-  conditioning = opt("conditioning", "concat")
-  arch = opt("arch", "dcgan")
-  up = opt("upsample", "transpose")
-  resize_method = opt("resize_method", "nearest")
-  spectral_norm = bool(opt("spectral_norm", False))
-  mbstd = bool(opt("mbstd", False))
   if m.gen_channels[-1] != 1:
     raise ValueError("model.gen_channels must end with 1 (a grayscale image); "
                      f"got {tuple(m.gen_channels)}")
-  if arch == "resnet":
+  if m.arch == "resnet":
     gen = ResNetGenerator(
         num_classes=num_classes, image_size=size, latent_dim=m.latent_dim,
         width=int(m.gen_channels[0]) // 8 or 1, bn_momentum=m.bn_momentum,
         bn_epsilon=m.bn_epsilon, conv_transpose=conv_transpose,
-        conv_impl=conv_impl, dtype=m.dtype, conditioning=conditioning,
-        upsample=up, resize_method=resize_method)
+        conv_impl=conv_impl, dtype=m.dtype, conditioning=m.conditioning,
+        upsample=m.upsample, resize_method=m.resize_method)
     disc = ResNetDiscriminator(
         num_classes=num_classes, image_size=size,
         channels=tuple(m.disc_channels), dtype=m.dtype,
-        conditioning=conditioning, conv_impl=conv_impl,
-        spectral_norm=spectral_norm, mbstd=mbstd)
+        conditioning=m.conditioning, conv_impl=conv_impl,
+        spectral_norm=m.spectral_norm, mbstd=m.mbstd)
     return gen, disc
   gen = Generator(
       num_classes=num_classes, image_size=size, latent_dim=m.latent_dim,
       channels=tuple(m.gen_channels), strides=tuple(m.gen_strides),
-      kernel_size=int(opt("gen_kernel_size", 0)) or m.kernel_size,
+      kernel_size=int(m.gen_kernel_size) or m.kernel_size,
       bn_momentum=m.bn_momentum,
       bn_epsilon=m.bn_epsilon, conv_transpose=conv_transpose, dtype=m.dtype,
-      conditioning=conditioning, upsample=up, resize_method=resize_method,
-      conv_impl=conv_impl, num_media=media)
+      conditioning=m.conditioning, upsample=m.upsample,
+      resize_method=m.resize_method, conv_impl=conv_impl, num_media=media)
   disc = Discriminator(
       num_classes=num_classes, image_size=size,
       channels=tuple(m.disc_channels), strides=tuple(m.disc_strides),
       kernel_size=m.kernel_size, leaky_slope=m.leaky_slope, dtype=m.dtype,
-      conditioning=conditioning, conv_impl=conv_impl,
-      spectral_norm=spectral_norm, mbstd=mbstd, num_media=media)
+      conditioning=m.conditioning, conv_impl=conv_impl,
+      spectral_norm=m.spectral_norm, mbstd=m.mbstd, num_media=media)
   return gen, disc
