@@ -438,29 +438,13 @@ def _restore_group(managers, states, metas_check, workdirs):
   return out, common
 
 
-def run_group(configs, workdirs, cache_dir: str = ""):
-  """Trains (or resumes) ``configs[i]`` in ``workdirs[i]``, configs that
-  differ in seed only, as one program (one run: the ordinary loop); returns
-  the final states.
-
-  Several seeds: ``jax.vmap`` of the loop step over the stacked states
-  (``sigjax.train.make_loop_step``'s ``seeds``); every run keeps its own
-  checkpoints, config.json, metrics, TensorBoard events and sample grids,
-  exactly as a single run writes them, and one progress display shows the
-  group. Every boundary (log, sample, checkpoint, stop) is every run's.
-  """
+def _open_runs(configs, workdirs):
+  """(configs, managers): each run's checkpoint manager, after checking
+  that a workdir holding checkpoints holds this run (another run's stops
+  with ``WorkdirMismatchError`` before anything is written) and taking the
+  batch order the run began with."""
   configs = list(configs)
-  check_group(configs)
-  config = configs[0]
-  many = len(configs) > 1
-  parallel.maybe_initialize_distributed()
-  parallel.setup_compilation_cache(
-      cache_dir or config.compilation_cache_dir
-      or parallel.default_cache_dir(workdirs[0]))
-  is_main = jax.process_index() == 0
-  t = config.train
-  # Before anything is written: a workdir holding another config's run stops
-  # here, with its checkpoints and config.json untouched.
+  t = configs[0].train
   managers = []
   try:
     for i, (c, w) in enumerate(zip(configs, workdirs)):
@@ -469,7 +453,6 @@ def run_group(configs, workdirs, cache_dir: str = ""):
       if ckpt.holds_checkpoints(managers[-1]):
         saved = ckpt.check_same_run(w, c)
         configs[i] = batch_order_of_run(c, saved)
-    config = configs[0]
     check_group(configs)
   except Exception:
     for m in managers:
@@ -477,78 +460,54 @@ def run_group(configs, workdirs, cache_dir: str = ""):
     raise
   for w in workdirs:
     os.makedirs(os.path.join(w, "samples"), exist_ok=True)
+  return configs, managers
 
+
+def _training_data(config):
+  """The training split, with combined (medium, name) labels when the
+  medium is a condition; logged."""
   data = data_lib.load(config.data, config.data.split)
   if cgan.num_media(config) > 1:  # labels: medium * names + name
     data = data_lib.medium_conditioned(data, common.media_list(config.data))
-  num_classes = data.num_classes
-  shown = data.class_names if num_classes <= 12 else (
+  n = data.num_classes
+  shown = data.class_names if n <= 12 else (
       data.class_names[:3] + ["..."] + data.class_names[-2:])
   logging.info("Data: %d images, %d classes (%s) from %s.", len(data.labels),
-               num_classes, ", ".join(shown), data.source)
+               n, ", ".join(shown), data.source)
+  return data
 
-  mesh = parallel.make_mesh()
-  parallel.check_batch_size(t.batch_size, mesh, "config.train.batch_size")
-  logging.info("Mesh: %d devices over %d processes.", mesh.devices.size,
-               jax.process_count())
-  if many:
-    logging.info("Seeds %s in one program, runs in %s.",
-                 ", ".join(str(c.seed) for c in configs),
-                 ", ".join(workdirs))
-  metas = []
-  for c in configs:
-    meta = {"class_names": list(data.class_names),
-            "num_classes": num_classes,
-            "image_size": config.data.image_size, "config": _config_dict(c)}
-    if "condition_media" in data.meta:  # labels = medium * names + name
-      meta.update(condition_names=data.meta["condition_names"],
-                  condition_media=data.meta["condition_media"])
-    metas.append(meta)
 
-  def check_meta(i):
-    def check(old_meta):
-      if list(old_meta.get("class_names", metas[i]["class_names"])) != \
-          metas[i]["class_names"]:
-        return (f"{ckpt.checkpoint_dir(workdirs[i])} was trained on classes "
-                f"{old_meta['class_names']} but config.data now gives "
-                f"{metas[i]['class_names']}; use a new --workdir (nothing was "
-                "moved or changed).")
-      return None
-    return check
+def _run_meta(config, data) -> dict:
+  """What every checkpoint of a run carries besides its state."""
+  meta = {"class_names": list(data.class_names),
+          "num_classes": data.num_classes,
+          "image_size": config.data.image_size,
+          "config": _config_dict(config)}
+  if "condition_media" in data.meta:  # labels = medium * names + name
+    meta.update(condition_names=data.meta["condition_names"],
+                condition_media=data.meta["condition_media"])
+  return meta
 
-  gan = train_lib.resolve(config, num_classes)  # options and models, once
-  states = [parallel.replicate(train_lib.create_state(c, num_classes,
-                                                      gan=gan), mesh)
-            for c in configs]
-  logging.info("Parameters: %s", parameter_overview(states[0]))
-  try:
-    states, start = _restore_group(managers, states, check_meta, workdirs)
-  except Exception:
-    for m in managers:
-      m.close()
-    raise
-  if is_main:
-    for c, w in zip(configs, workdirs):
-      with open(os.path.join(w, "config.json"), "w") as f:
-        f.write(c.to_json_best_effort(indent=2))
-  if start:
-    logging.info("Resumed from step %d.", start)
-  if is_main:
-    for w in workdirs:
-      _trim_metrics(os.path.join(w, "metrics.jsonl"), start)
-  if start >= t.steps:
-    logging.info("Already trained to step %d (config.train.steps=%d).", start,
-                 t.steps)
-    for m in managers:
-      m.close()
-    return states
-  state = (parallel.replicate(_stack(parallel.to_host(states)), mesh)
-           if many else states[0])
-  del states
 
-  probes = make_probes(configs, num_classes, data, mesh, gan=gan)
-  sampler = train_lib.make_sampler(config, num_classes, gan=gan)
-  noise = [train_lib.fixed_noise(c, num_classes) for c in configs]
+def _same_classes(meta, workdir):
+  """``restore_latest``'s ``check_meta``: a checkpoint of other classes
+  belongs to another run."""
+  def check(old_meta):
+    if list(old_meta.get("class_names", meta["class_names"])) != \
+        meta["class_names"]:
+      return (f"{ckpt.checkpoint_dir(workdir)} was trained on classes "
+              f"{old_meta['class_names']} but config.data now gives "
+              f"{meta['class_names']}; use a new --workdir (nothing was "
+              "moved or changed).")
+    return None
+  return check
+
+
+def _make_dispatch(configs, data, mesh, gan, start, state, many):
+  """(dispatch(state, acc, count) -> (state, acc, step marker), steps per
+  call, the metric sums' zero pytree on the host): the compiled loop step
+  over the device-resident data or fed from the host."""
+  config = configs[0]
   resident, reason = resolve_data_path(config, data, mesh)
   order = config.data.batch_order
   per_call = steps_per_dispatch(config, resident)
@@ -556,18 +515,18 @@ def run_group(configs, workdirs, cache_dir: str = ""):
                "resident on the device" if resident else "fed from the host",
                reason, order,
                f"; {per_call} steps per call" if per_call > 1 else "")
+  n = data.num_classes
   # With train.d_steps = k a step consumes k real batches (one per D update).
   real_batch = train_lib.real_batch_size(config, gan)
   seeds = [int(c.seed) for c in configs] if many else None
   # Host copies: each log interval starts from fresh device buffers (the
   # step donates the sums it is given).
   acc0 = jax.tree.map(np.asarray, train_lib.init_metric_sums(
-      train_lib.metric_names(config, num_classes,
-                             _take(state, 0, many), gan=gan)))
+      train_lib.metric_names(config, n, _take(state, 0, many), gan=gan)))
   if many:
     acc0 = _stack([acc0] * len(configs))
   if resident:
-    step_fn = train_lib.jit_loop_step(config, num_classes, mesh, len(data),
+    step_fn = train_lib.jit_loop_step(config, n, mesh, len(data),
                                       multi=per_call > 1, seeds=seeds,
                                       gan=gan)
     all_data = parallel.replicate(
@@ -579,121 +538,181 @@ def run_group(configs, workdirs, cache_dir: str = ""):
         return step_fn(state, acc, *all_data,
                        parallel.replicate(np.int32(count), mesh))
       return step_fn(state, acc, *all_data)
+    return dispatch, per_call, acc0
+
+  step_fn = train_lib.jit_loop_step(config, n, mesh, seeds=seeds, gan=gan)
+  if order == batch_order.LEGACY_BATCH_ORDER:
+    streams = [data_lib.train_dataset(
+        data, real_batch, seed=config.seed,
+        start_step=start).as_numpy_iterator()]
   else:
-    step_fn = train_lib.jit_loop_step(config, num_classes, mesh,
-                                      seeds=seeds, gan=gan)
-    if order == batch_order.LEGACY_BATCH_ORDER:
-      streams = [data_lib.train_dataset(
-          data, real_batch, seed=config.seed,
-          start_step=start).as_numpy_iterator()]
-    else:
-      streams = [data_lib.permutation_batches(data, real_batch, c.seed,
-                                              start_step=start)
-                 for c in configs]
+    streams = [data_lib.permutation_batches(data, real_batch, c.seed,
+                                            start_step=start)
+               for c in configs]
 
-    def dispatch(state, acc, count):
-      del count  # always 1 here
-      if not many:
-        return step_fn(state, acc,
-                       *parallel.shard_batch(next(streams[0]), mesh))
-      batches = [next(it) for it in streams]
-      stacked = (np.stack([b[0] for b in batches]),
-                 np.stack([b[1] for b in batches]))
-      return step_fn(state, acc, *parallel.shard_batch(stacked, mesh,
-                                                       leading=1))
+  def dispatch(state, acc, count):
+    del count  # always 1 here
+    if not many:
+      return step_fn(state, acc,
+                     *parallel.shard_batch(next(streams[0]), mesh))
+    batches = [next(it) for it in streams]
+    stacked = (np.stack([b[0] for b in batches]),
+               np.stack([b[1] for b in batches]))
+    return step_fn(state, acc, *parallel.shard_batch(stacked, mesh,
+                                                     leading=1))
+  return dispatch, per_call, acc0
 
-  writers = [metric_writers.create_default_writer(
-      w, just_logging=not is_main, asynchronous=True) for w in workdirs]
 
-  def save(step):
-    for i, m in enumerate(managers):
-      ckpt.save(m, step, _take(state, i, many), metas[i])
+class _RunLogs:
+  """Every run's log outputs (metrics.jsonl, TensorBoard, log lines) and
+  the group's one progress display; ``rows`` turns a log interval's
+  metric sums into each run's row, ``write`` writes them: the one place
+  per log boundary."""
 
-  def grid(step):
-    # Every process runs the sampler (a program over the global mesh); only
-    # the first writes the PNG.
-    # The EMA generator when train.ema_decay > 0.
-    for i, (c, w) in enumerate(zip(configs, workdirs)):
-      write_samples(sampler, train_lib.sampling_variables(
-          c, _take(state, i, many), gan), *noise[i], data.class_names,
-                    t.samples_per_class,
-                    os.path.join(w, "samples", f"step_{step}.png"),
-                    title=f"step {step}" + (f", seed {c.seed}" if many
-                                            else ""))
+  def __init__(self, configs, workdirs, probes, start):
+    self.configs, self.workdirs, self.probes = configs, workdirs, probes
+    self.many = len(configs) > 1
+    self.t = configs[0].train
+    is_main = jax.process_index() == 0
+    self.writers = [metric_writers.create_default_writer(
+        w, just_logging=not is_main, asynchronous=True) for w in workdirs]
+    self.jsonls = ([open(os.path.join(w, "metrics.jsonl"), "a")
+                    for w in workdirs] if is_main
+                   else [None] * len(workdirs))
+    self.progress = console.Progress(
+        self.t.steps,
+        title=f"train {len(configs)} seeds" if self.many else "train",
+        unit="step", start=start,
+        items_per_unit=self.t.batch_size * len(configs), enabled=is_main)
+    self.window = {"t0": time.time(), "start": start}
 
-  window = {"t0": time.time(), "start": start}
-  jsonls = ([open(os.path.join(w, "metrics.jsonl"), "a") for w in workdirs]
-            if is_main else [None] * len(workdirs))
-  progress = console.Progress(
-      t.steps, title=f"train {len(configs)} seeds" if many else "train",
-      unit="step", start=start, items_per_unit=t.batch_size * len(configs),
-      enabled=is_main)
+  def restart_clock(self, step):
+    """The rate counts from here (after the first call's compile)."""
+    self.window.update(t0=time.time(), start=step)
 
-  def read_window(step, acc):
-    """The interval's metric sums on the host (the one read of device
-    values between log boundaries), one dict per run; raises
-    NonFiniteLossError when a step of the interval had a non-finite
-    metric."""
-    host = parallel.to_host(acc)
-    hosts = [_take(host, i, many) for i in range(len(configs))]
-    for i, h in enumerate(hosts):
-      bad_step = int(h["bad_step"])
-      if bad_step == train_lib.NO_BAD_STEP:
-        continue
-      values = {**h["sums"], **h["latest"]}
-      bad = sorted(k for k, v in values.items() if not math.isfinite(v))
-      which = f"seed {configs[i].seed} ({workdirs[i]}): " if many else ""
-      raise train_lib.NonFiniteLossError(
-          f"{which}Non-finite {', '.join(bad) or 'metrics'} at step "
-          f"{bad_step} (the first in the log interval of steps "
-          f"{acc_start + 1}-{step}); stopping. The last good checkpoint is "
-          f"step {managers[i].latest_step()} in "
-          f"{ckpt.checkpoint_dir(workdirs[i])}.")
-    return hosts
-
-  def log_interval(step, rows):
-    """Writes one log interval's rows (each run's metrics.jsonl,
-    TensorBoard and log line; the progress display): the one place per log
-    boundary."""
-    for i, row in enumerate(rows):
-      writers[i].write_scalars(step, row)
-      if jsonls[i]:
-        jsonls[i].write(json.dumps({"step": step, **row}) + "\n")
-        jsonls[i].flush()
-      # The console shows the progress display instead of this line.
-      logging.info("%sstep %d/%d  d_loss %.4f  g_loss %.4f  D(real) acc "
-                   "%.2f  D(fake) acc %.2f  %.2f steps/s%s",
-                   f"seed {configs[i].seed}: " if many else "", step,
-                   t.steps, row["d_loss"], row["g_loss"], row["d_real_acc"],
-                   row["d_fake_acc"], row["steps_per_sec"],
-                   (f"  ada_p {row['ada_p']:.3f}" if "ada_p" in row else "")
-                   + (f"  D acc train/val reals {row['d_train_acc']:.2f}/"
-                      f"{row['d_val_acc']:.2f}" if "d_val_acc" in row
-                      else ""),
-                   extra=console.FILE_ONLY)
-    progress.update(step, shown_metrics(rows), log=True)
-
-  def interval_rows(step, hosts, n_steps):
+  def rows(self, step, hosts, n_steps, state):
     """Each run's host metrics row of the interval that ends at ``step``:
     means over its ``n_steps`` steps, the latest values of ``_LATEST``, the
     D overfitting probe's ``_PROBED`` (measured now, on the state at
     ``step``) and the rate (from the interval's wall time)."""
     now = time.time()
-    rate = (step - window["start"]) / max(now - window["t0"], 1e-9)
-    window.update(t0=now, start=step)
-    rows = []
+    rate = (step - self.window["start"]) / max(now - self.window["t0"], 1e-9)
+    self.window.update(t0=now, start=step)
+    batch, out = self.t.batch_size, []
     for i, host in enumerate(hosts):
       row = {k: float(v) / n_steps for k, v in host["sums"].items()}
       row.update({k: float(v) for k, v in host["latest"].items()})
-      if probes[i] is not None:
-        row.update({k: float(v) for k, v in parallel.to_host(probes[i].measure(
-            _take(state.params_d, i, many),
-            _take(state.spectral_d, i, many))).items()})
-      row.update(steps_per_sec=rate, images_per_sec=rate * t.batch_size)
-      if many:  # the program's throughput: every seed's images
-        row["group_images_per_sec"] = rate * t.batch_size * len(configs)
-      rows.append(row)
-    return rows
+      if self.probes[i] is not None:
+        probed = self.probes[i].measure(_take(state.params_d, i, self.many),
+                                        _take(state.spectral_d, i, self.many))
+        row.update({k: float(v) for k, v in parallel.to_host(probed).items()})
+      row.update(steps_per_sec=rate, images_per_sec=rate * batch)
+      if self.many:  # the program's throughput: every seed's images
+        row["group_images_per_sec"] = rate * batch * len(hosts)
+      out.append(row)
+    return out
+
+  def write(self, step, rows):
+    for i, row in enumerate(rows):
+      self.writers[i].write_scalars(step, row)
+      if self.jsonls[i]:
+        self.jsonls[i].write(json.dumps({"step": step, **row}) + "\n")
+        self.jsonls[i].flush()
+      # The console shows the progress display instead of this line.
+      logging.info("%sstep %d/%d  d_loss %.4f  g_loss %.4f  D(real) acc "
+                   "%.2f  D(fake) acc %.2f  %.2f steps/s%s",
+                   f"seed {self.configs[i].seed}: " if self.many else "",
+                   step, self.t.steps, row["d_loss"], row["g_loss"],
+                   row["d_real_acc"], row["d_fake_acc"], row["steps_per_sec"],
+                   (f"  ada_p {row['ada_p']:.3f}" if "ada_p" in row else "")
+                   + (f"  D acc train/val reals {row['d_train_acc']:.2f}/"
+                      f"{row['d_val_acc']:.2f}" if "d_val_acc" in row
+                      else ""),
+                   extra=console.FILE_ONLY)
+    self.progress.update(step, shown_metrics(rows), log=True)
+
+  def close(self):
+    self.progress.close()
+    for writer in self.writers:
+      writer.close()
+    for jsonl in self.jsonls:
+      if jsonl:
+        jsonl.close()
+
+
+def _read_sums(acc, configs, workdirs, managers, first, step) -> list:
+  """A log interval's metric sums on the host (the one read of device
+  values between log boundaries), one dict per run; raises
+  NonFiniteLossError when a step of steps ``first``..``step`` had a
+  non-finite metric."""
+  many = len(configs) > 1
+  host = parallel.to_host(acc)
+  hosts = [_take(host, i, many) for i in range(len(configs))]
+  for i, h in enumerate(hosts):
+    bad_step = int(h["bad_step"])
+    if bad_step == train_lib.NO_BAD_STEP:
+      continue
+    values = {**h["sums"], **h["latest"]}
+    bad = sorted(k for k, v in values.items() if not math.isfinite(v))
+    which = f"seed {configs[i].seed} ({workdirs[i]}): " if many else ""
+    raise train_lib.NonFiniteLossError(
+        f"{which}Non-finite {', '.join(bad) or 'metrics'} at step "
+        f"{bad_step} (the first in the log interval of steps {first}-{step}"
+        f"); stopping. The last good checkpoint is step "
+        f"{managers[i].latest_step()} in {ckpt.checkpoint_dir(workdirs[i])}.")
+  return hosts
+
+
+def run_group(configs, workdirs, cache_dir: str = ""):
+  """Trains (or resumes) ``configs[i]`` in ``workdirs[i]``, configs that
+  differ in seed only, as one program (one run: the ordinary loop); returns
+  the final states.
+
+  Several seeds: ``jax.vmap`` of the loop step over the stacked states
+  (``sigjax.train.make_loop_step``'s ``seeds``); every run keeps its own
+  checkpoints, config.json, metrics, TensorBoard events and sample grids,
+  exactly as a single run writes them, and one progress display shows the
+  group. Every boundary (log, sample, checkpoint, stop) is every run's.
+  """
+  check_group(list(configs))
+  many = len(configs) > 1
+  parallel.maybe_initialize_distributed()
+  parallel.setup_compilation_cache(
+      cache_dir or configs[0].compilation_cache_dir
+      or parallel.default_cache_dir(workdirs[0]))
+  configs, managers = _open_runs(configs, workdirs)
+  config, t = configs[0], configs[0].train
+  data = _training_data(config)
+  mesh = parallel.make_mesh()
+  parallel.check_batch_size(t.batch_size, mesh, "config.train.batch_size")
+  logging.info("Mesh: %d devices over %d processes.", mesh.devices.size,
+               jax.process_count())
+  if many:
+    logging.info("Seeds %s in one program, runs in %s.",
+                 ", ".join(str(c.seed) for c in configs), ", ".join(workdirs))
+  metas = [_run_meta(c, data) for c in configs]
+  gan = train_lib.resolve(config, data.num_classes)  # options and models, once
+  state, start = _start_group(configs, workdirs, managers, metas, mesh, gan)
+  if start >= t.steps:
+    return state
+  dispatch, per_call, acc0 = _make_dispatch(configs, data, mesh, gan, start,
+                                            state, many)
+  probes = make_probes(configs, data.num_classes, data, mesh, gan=gan)
+  sampler = train_lib.make_sampler(config, data.num_classes, gan=gan)
+  noise = [train_lib.fixed_noise(c, data.num_classes) for c in configs]
+  logs = _RunLogs(configs, workdirs, probes, start)
+
+  def save_and_draw(step, save, draw):
+    for i, (c, w) in enumerate(zip(configs, workdirs)):
+      mine = _take(state, i, many)
+      if save:
+        ckpt.save(managers[i], step, mine, metas[i])
+      if draw:  # the EMA generator when train.ema_decay > 0
+        write_samples(sampler, train_lib.sampling_variables(c, mine, gan),
+                      *noise[i], data.class_names, t.samples_per_class,
+                      os.path.join(w, "samples", f"step_{step}.png"),
+                      title=f"step {step}" + (f", seed {c.seed}" if many
+                                              else ""))
 
   def next_boundary(step):
     return min(t.steps, *((step // every + 1) * every for every in (
@@ -702,8 +721,7 @@ def run_group(configs, workdirs, cache_dir: str = ""):
   acc = parallel.replicate(acc0, mesh)
   acc_start = start  # the first step of the sums in ``acc`` is acc_start + 1
   inflight = collections.deque()  # (step, its not-yet-ready step output)
-  step = start
-  t_first = time.time()
+  step, t_first = start, time.time()
   try:
     with _StopFlag() as stop:
       while step < t.steps:
@@ -714,11 +732,11 @@ def run_group(configs, workdirs, cache_dir: str = ""):
           jax.block_until_ready(marker)
           logging.info("First call (compile + run) took %.1f s.",
                        time.time() - t_first)
-          window["t0"], window["start"] = time.time(), step
+          logs.restart_clock(step)
         # Progress without waiting: the steps the device has finished.
         inflight.append((step, marker))
         while inflight and inflight[0][1].is_ready():
-          progress.update(inflight.popleft()[0])
+          logs.progress.update(inflight.popleft()[0])
         done = step == t.steps or stop.signum is not None
         at_log = step % t.log_every == 0 or step == t.steps
         at_checkpoint = step % t.checkpoint_every == 0 or done
@@ -728,28 +746,21 @@ def run_group(configs, workdirs, cache_dir: str = ""):
         # A boundary: read the sums (checks that every step was finite
         # before anything is saved).
         inflight.clear()
-        hosts = read_window(step, acc)
+        hosts = _read_sums(acc, configs, workdirs, managers, acc_start + 1,
+                           step)
         if at_log:
-          log_interval(step, interval_rows(step, hosts, step - acc_start))
+          logs.write(step, logs.rows(step, hosts, step - acc_start, state))
           acc, acc_start = parallel.replicate(acc0, mesh), step
         else:
-          progress.update(step)
-        if at_checkpoint:
-          save(step)
-        if at_sample:
-          grid(step)
+          logs.progress.update(step)
+        save_and_draw(step, at_checkpoint, at_sample)
         if done:
           break
   finally:
-    progress.close()
+    logs.close()
     for m in managers:
       m.wait_until_finished()
       m.close()
-    for writer in writers:
-      writer.close()
-    for jsonl in jsonls:
-      if jsonl:
-        jsonl.close()
   if step < t.steps:
     logging.warning("Stopped at step %d by signal; run the same command to "
                     "resume.", step)
@@ -757,6 +768,44 @@ def run_group(configs, workdirs, cache_dir: str = ""):
     logging.info("Training finished at step %d; checkpoints in %s.", step,
                  ", ".join(ckpt.checkpoint_dir(w) for w in workdirs))
   return [_take(state, i, many) for i in range(len(configs))]
+
+
+def _start_group(configs, workdirs, managers, metas, mesh, gan):
+  """(state, start): every run's fresh state restored from its newest
+  checkpoint, the group brought to one step (``_restore_group``), each
+  run's config.json written and its metrics trimmed to that step. When
+  the runs are already trained, the managers are closed and ``state`` is
+  the list of the runs' states; otherwise it is the group's state (stacked
+  on a leading seed axis for several runs)."""
+  n = metas[0]["num_classes"]
+  states = [parallel.replicate(train_lib.create_state(c, n, gan=gan), mesh)
+            for c in configs]
+  logging.info("Parameters: %s", parameter_overview(states[0]))
+  checks = [_same_classes(m, w) for m, w in zip(metas, workdirs)]
+  try:
+    states, start = _restore_group(managers, states, checks.__getitem__,
+                                   workdirs)
+  except Exception:
+    for m in managers:
+      m.close()
+    raise
+  if jax.process_index() == 0:
+    for c, w in zip(configs, workdirs):
+      with open(os.path.join(w, "config.json"), "w") as f:
+        f.write(c.to_json_best_effort(indent=2))
+      _trim_metrics(os.path.join(w, "metrics.jsonl"), start)
+  if start:
+    logging.info("Resumed from step %d.", start)
+  t = configs[0].train
+  if start >= t.steps:
+    logging.info("Already trained to step %d (config.train.steps=%d).", start,
+                 t.steps)
+    for m in managers:
+      m.close()
+    return states, start
+  if len(configs) > 1:
+    return parallel.replicate(_stack(parallel.to_host(states)), mesh), start
+  return states[0], start
 
 
 def shown_metrics(rows) -> dict:
