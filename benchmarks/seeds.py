@@ -18,7 +18,6 @@ this process may run on and the 1-minute load average before and after.
 """
 
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -47,17 +46,8 @@ def main(argv=None):
   host["cpus_allowed"] = sorted(os.sched_getaffinity(0))
   tmp = tempfile.mkdtemp(prefix="sigjax_seeds_bench_")
   cache = os.path.join(tmp, "cache")
-  out = open(a.out, "a") if a.out else None
-  records = []
-
-  def emit(rec):
-    rec.update(host, date=time.strftime("%Y-%m-%d"))
-    line = json.dumps(rec)
-    print(line, flush=True)
-    if out:
-      out.write(line + "\n")
-      out.flush()
-    records.append(rec)
+  emit = loop_bench.Recorder(a.out, host)
+  records = emit.records
 
   def rate(workdirs):
     """All seeds' images per second: the runs' steady rates added (one
@@ -122,8 +112,7 @@ def main(argv=None):
           "loadavg_1min": round(os.getloadavg()[0], 2)})
   finally:
     shutil.rmtree(tmp, ignore_errors=True)
-    if out:
-      out.close()
+    emit.close()
 
 
 if __name__ == "__main__":

@@ -47,6 +47,29 @@ def cpu_info() -> dict:
           "cpu_flags": info.get("Flags", "")}
 
 
+class Recorder:
+  """``recorder(rec)`` prints ``rec`` as one JSON line, with the host's
+  ``host`` fields and the date added, appends it to ``path`` (when given)
+  and keeps it in ``records``."""
+
+  def __init__(self, path: str, host: dict):
+    self.host, self.records = host, []
+    self.out = open(path, "a") if path else None
+
+  def __call__(self, rec: dict) -> None:
+    rec.update(self.host, date=time.strftime("%Y-%m-%d"))
+    line = json.dumps(rec)
+    print(line, flush=True)
+    if self.out:
+      self.out.write(line + "\n")
+      self.out.flush()
+    self.records.append(rec)
+
+  def close(self) -> None:
+    if self.out:
+      self.out.close()
+
+
 def loop_rate(metrics_path: str, batch: int) -> dict:
   """Images per second over every log interval but the first."""
   rows = [json.loads(l) for l in open(metrics_path) if l.strip()]
@@ -105,17 +128,8 @@ def main(argv=None):
   host = cpu_info()
   tmp = tempfile.mkdtemp(prefix="sigjax_loop_bench_")
   cache = os.path.join(tmp, "cache")
-  out = open(a.out, "a") if a.out else None
-  records = []
-
-  def emit(rec):
-    rec.update(host, date=time.strftime("%Y-%m-%d"))
-    line = json.dumps(rec)
-    print(line, flush=True)
-    if out:
-      out.write(line + "\n")
-      out.flush()
-    records.append(rec)
+  emit = Recorder(a.out, host)
+  records = emit.records
 
   try:
     for r in range(a.rounds):
@@ -153,8 +167,7 @@ def main(argv=None):
             "loadavg_1min": round(os.getloadavg()[0], 2)})
   finally:
     shutil.rmtree(tmp, ignore_errors=True)
-    if out:
-      out.close()
+    emit.close()
 
 
 if __name__ == "__main__":
