@@ -10,36 +10,10 @@ import jax
 import numpy as np
 import pytest
 
-from configs import cgan as cgan_config
 from sigjax import checkpoint as ckpt
 from sigjax import inference
-from sigjax import train as train_lib
 from sigjax import train_loop
-
-
-def tiny(**fields):
-  """configs/cgan.py:test; fields as section__name=value."""
-  config = cgan_config.get_config("test")
-  for key, value in fields.items():
-    section, name = key.split("__")
-    target = config if section == "root" else config[section]
-    setattr(target, name, value)
-  return config
-
-
-def read_state(workdir, config):
-  manager = ckpt.make_manager(workdir, read_only=True)
-  abstract = jax.eval_shape(lambda: train_lib.create_state(
-      config, config.data.num_classes))
-  try:
-    return ckpt.restore_latest(manager, abstract)[0]
-  finally:
-    manager.close()
-
-
-def rows(workdir):
-  with open(os.path.join(workdir, "metrics.jsonl")) as f:
-    return [json.loads(l) for l in f if l.strip()]
+from train_helpers import assert_same, read_state, rows, tiny
 
 
 def max_difference(a, b) -> float:
@@ -50,12 +24,6 @@ def max_difference(a, b) -> float:
                                  - np.asarray(y, np.float64))))
              if np.size(x) else 0.0
              for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
-
-
-def assert_same(a, b):
-  assert jax.tree.structure(a) == jax.tree.structure(b)
-  for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
-    np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
 
 
 # The tolerance of "seed s of a group = the single run of seed s". The

@@ -9,44 +9,13 @@ import jax
 import numpy as np
 import pytest
 
-from configs import cgan as cgan_config
 from sigjax import batch_order
 from sigjax import checkpoint as ckpt
 from sigjax import data as data_lib
 from sigjax import parallel
 from sigjax import train as train_lib
 from sigjax import train_loop
-
-
-def tiny(**fields):
-  """configs/cgan.py:test; fields as section__name=value."""
-  config = cgan_config.get_config("test")
-  for key, value in fields.items():
-    section, name = key.split("__")
-    setattr(config[section], name, value)
-  return config
-
-
-def read_state(workdir, config):
-  manager = ckpt.make_manager(workdir, read_only=True)
-  abstract = jax.eval_shape(lambda: train_lib.create_state(
-      config, config.data.num_classes))
-  try:
-    return ckpt.restore_latest(manager, abstract)[0]
-  finally:
-    manager.close()
-
-
-def assert_same(a, b):
-  la, lb = jax.tree.leaves(a), jax.tree.leaves(b)
-  assert jax.tree.structure(a) == jax.tree.structure(b)
-  for x, y in zip(la, lb):
-    np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
-
-
-def rows(workdir):
-  with open(os.path.join(workdir, "metrics.jsonl")) as f:
-    return [json.loads(l) for l in f if l.strip()]
+from train_helpers import assert_same, read_state, rows, tiny
 
 
 # ------------------------------------------------------------ batch order --
