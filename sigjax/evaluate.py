@@ -52,6 +52,7 @@ from sigjax.evaluation.base import EvaluationError
 from sigjax.evaluation.cache import Cache
 from sigjax.evaluation.cache import default_cache
 from sigjax.evaluation.context import is_binary
+from sigjax.evaluation.context import judge_factor
 from sigjax.evaluation.context import POSTPROCESS
 from sigjax.evaluation.context import postprocess
 from sigjax.evaluation.context import resolve_postprocess
@@ -191,10 +192,20 @@ def run(config, workdir: str) -> dict:
     # whatever media trained the generator (or the medium it was asked to
     # draw, with the medium as a condition); --config.data.media overrides.
     data_cfg.media = generator.medium or config.eval.medium or "paper"
-  if int(data_cfg.image_size) != int(generator.image_size):
+  judge = int(config.eval.image_size or generator.image_size)
+  try:
+    judge_factor(generator.image_size, judge)
+  except EvaluationError as e:
+    raise EvaluationError(f"{run_dir}: {e}") from e
+  if config.eval.image_size:
+    # The real data at the size it is judged at (the generated images are
+    # area-averaged down to it, evaluation/context.py).
+    data_cfg.image_size = judge
+  if int(data_cfg.image_size) != judge:
     raise EvaluationError(
         f"{run_dir}: the generator makes {generator.image_size}px images but "
-        f"config.data.image_size={data_cfg.image_size}")
+        f"config.data.image_size={data_cfg.image_size} (to judge at a "
+        f"smaller size, set config.eval.image_size)")
   indep_media = config.eval.indep_media if "indep" in wanted else ""
   real = load_real(data_cfg, indep_media)
   if generator.num_classes != real["all"].num_classes:
@@ -207,7 +218,9 @@ def run(config, workdir: str) -> dict:
           "data": data_cfg.to_dict(),
           "trained_media": ",".join(generator.media),
           "medium_conditioning": bool(generator.condition_media),
-          "medium": generator.medium or ""}
+          "medium": generator.medium or "",
+          "generator_size": int(generator.image_size),
+          "judged_size": judge}
   if "indep" in wanted:
     info["indep_train"] = indep_data_config(data_cfg, indep_media)[1]
   os.makedirs(workdir, exist_ok=True)

@@ -531,3 +531,66 @@ def test_eval_generator_chooses_ema_or_raw_weights(tmp_path):
   config.eval.generator = "ema"
   with pytest.raises(ValueError, match="no EMA generator"):
     evaluate.run(config, str(tmp_path / "noema"))
+
+
+def test_downscale_is_the_block_mean_and_sizes_are_checked():
+  from sigjax.evaluation import context  # pylint: disable=g-import-not-at-top
+  x = np.arange(2 * 4 * 4, dtype=np.float32).reshape(2, 4, 4, 1)
+  y = context.downscale(x, 2)
+  assert y.shape == (2, 2, 2, 1)
+  assert y[0, 0, 0, 0] == np.mean([0, 1, 4, 5])
+  assert y[1, 1, 1, 0] == np.mean([26, 27, 30, 31])
+  assert context.downscale(x, 1) is x
+  assert context.judge_factor(128, 64) == 2
+  assert context.judge_factor(64, 0) == context.judge_factor(64, 64) == 1
+  for bad in (48, 256):
+    with pytest.raises(base.EvaluationError,
+                       match=f"config.eval.image_size={bad}"):
+      context.judge_factor(128, bad)
+
+
+class Upscaled(RealImages):
+  """Real images at twice their size (each pixel a 2x2 block), as a
+  generator of 2x the data's size would draw them."""
+
+  image_size = 64
+
+  def sample(self, labels, seed):
+    return np.repeat(np.repeat(super().sample(labels, seed), 2, axis=1), 2,
+                     axis=2)
+
+
+def test_a_larger_generator_is_judged_at_the_data_size(real, tmp_path):
+  """A 64 px generator drawing the 32 px real images blown up is judged at
+  32 px (config.eval.image_size): averaged back down it is the real data."""
+  config = tiny_config("strokes,copies")
+  config.eval.image_size = 32
+  rep = evaluate.run_suite(config, Upscaled(real["all"]), real,
+                           str(tmp_path / "up"))
+  same = evaluate.run_suite(tiny_config("strokes,copies"),
+                            RealImages(real["all"]), real,
+                            str(tmp_path / "same"))
+  for key in ("strokes_components", "strokes_ink_ratio", "copies_share",
+              "copies_nearest"):
+    assert rep[key] == same[key], key
+
+
+def test_a_run_is_judged_at_a_smaller_size(tmp_path):
+  """evaluate.run with config.eval.image_size: the real data is read at
+  that size, the report says both sizes, and a size that does not divide
+  the generator's is refused naming the setting."""
+  from sigjax import train_loop  # pylint: disable=g-import-not-at-top
+  run_dir = tmp_path / "run"
+  train_loop.run(cgan_configs.get_config("test"), str(run_dir))  # 16 px
+  config = eval_configs.get_config("test")
+  config.gan_workdir = str(run_dir)
+  config.eval.experiments = "strokes"
+  config.eval.image_size = 8
+  rep = evaluate.run(config, str(tmp_path / "eval"))
+  assert rep["info"]["data"]["image_size"] == 8
+  assert (rep["info"]["generator_size"], rep["info"]["judged_size"]) == (16, 8)
+  assert "Judged at 8x8" in (tmp_path / "eval" / "report.md").read_text()
+  config.eval.image_size = 12
+  with pytest.raises(evaluate.EvaluationError,
+                     match="config.eval.image_size=12"):
+    evaluate.run(config, str(tmp_path / "eval12"))

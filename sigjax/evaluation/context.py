@@ -59,13 +59,43 @@ def postprocess(images: np.ndarray, mode: str) -> np.ndarray:
                         "binarize or otsu (or auto)")
 
 
+def downscale(images: np.ndarray, factor: int) -> np.ndarray:
+  """(N, S, S, C) images area-averaged to (N, S/factor, S/factor, C): each
+  output pixel is the mean of a factor x factor block, as ink coverage is
+  measured (``data.ink='coverage'``)."""
+  if factor == 1:
+    return images
+  n, h, w, c = images.shape
+  if h % factor or w % factor:
+    raise EvaluationError(f"cannot downscale {h}x{w} images by {factor}")
+  return images.reshape(n, h // factor, factor, w // factor, factor,
+                        c).mean(axis=(2, 4))
+
+
+def judge_factor(generator_size, judge_size) -> int:
+  """How many times the generated images are downscaled to be judged at
+  ``judge_size`` (config.eval.image_size; 0 = the generator's own)."""
+  judge_size, generator_size = int(judge_size or 0), int(generator_size)
+  if not judge_size or judge_size == generator_size:
+    return 1
+  if judge_size > generator_size or generator_size % judge_size:
+    raise EvaluationError(
+        f"config.eval.image_size={judge_size}: the generator makes "
+        f"{generator_size}px images; judge at {generator_size} (0) or at a "
+        f"smaller size that divides it")
+  return generator_size // judge_size
+
+
 class Sampler:
   """Generates class-balanced sets (labels 0..C-1 repeated, as the original);
   balanced sets are kept, so experiments asking for the same set (the CAS
-  images, also scored by the independent network) share it."""
+  images, also scored by the independent network) share it. ``factor`` > 1
+  area-averages each image down by that factor before the postprocessing
+  (config.eval.image_size)."""
 
-  def __init__(self, generator, num_classes, seed, mode):
+  def __init__(self, generator, num_classes, seed, mode, factor: int = 1):
     self.g, self.c, self.seed, self.mode = generator, num_classes, seed, mode
+    self.factor = int(factor)
     self._kept = {}
 
   def balanced(self, n_per_class: int, key: str):
@@ -80,6 +110,7 @@ class Sampler:
       raise EvaluationError(f"{key}: asked for 0 generated images")
     x = self.g.sample(np.asarray(labels, np.int32),
                       seed=self.seed + SEEDS[key] + 1000 * offset)
+    x = downscale(np.clip(np.asarray(x, np.float32), 0.0, 1.0), self.factor)
     return postprocess(x, self.mode)
 
 

@@ -62,6 +62,12 @@ def _head(report: dict) -> list:
               if info.get("medium_conditioning") else " (pooled)")
            + f". Real references: {info.get('data', {}).get('media', '?')}"
            " signatures."]
+  g_size, j_size = info.get("generator_size"), info.get("judged_size")
+  if g_size and j_size and g_size != j_size:
+    md += ["", f"Judged at {j_size}x{j_size}: the generator's {g_size}x"
+           f"{g_size} images area-averaged down before the postprocessing, "
+           f"against real signatures read at {j_size}x{j_size} "
+           "(config.eval.image_size)."]
   return md + ["", _postprocess_note(report), ""]
 
 

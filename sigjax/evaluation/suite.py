@@ -51,9 +51,13 @@ def _context(config, generator, real: dict, cache) -> context.Context:
   mode = context.resolve_postprocess(config.eval.postprocess,
                                      real["all"].images,
                                      getattr(generator, "ink", "binary"))
+  real_size = int(real["all"].images.shape[1])
+  factor = context.judge_factor(
+      getattr(generator, "image_size", real_size),
+      config.eval.get("image_size", 0) or real_size)
   return context.Context(
       config=config, real=real, names=names, seed=seed,
-      sampler=context.Sampler(generator, len(names), seed, mode),
+      sampler=context.Sampler(generator, len(names), seed, mode, factor),
       cache=cache if cache is not None else cache_lib.default_cache())
 
 
