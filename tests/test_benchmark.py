@@ -54,3 +54,28 @@ def test_analytic_flops_of_the_paper_step():
   g = train_step.analytic_gflop(config, 10, 64)
   assert abs(g - 354.2) < 0.1, g
   assert abs(train_step.analytic_gflop(config, 10, 128) - 2 * g) < 1e-6
+
+
+def test_step_profile_names_layers_passes_and_kinds():
+  """benchmarks/profile_step.py on the test preset: the trace's events are
+  matched to the compiled step's instructions, both nets' convolutions are
+  found in their forward and backward passes on oneDNN, and the groups'
+  fractions add up to the whole."""
+  from benchmarks import profile_step  # pylint: disable=g-import-not-at-top
+  from configs import cgan  # pylint: disable=g-import-not-at-top
+  from sigjax.ops import onednn  # pylint: disable=g-import-not-at-top
+  groups, wall_ms, total = profile_step.profile(cgan.get_config("test"), 1)
+  assert wall_ms > 0 and total > 0
+  keys = set(groups)
+  conv = "conv:onednn" if onednn.available() else "conv:xla"
+  for net in ("Generator", "Discriminator"):
+    for n_pass in (0, 1):
+      assert any(k[0] == net and k[2] == n_pass and k[3] == conv
+                 for k in keys), (net, n_pass, sorted(keys))
+  assert any(k[1].startswith("bn") and k[3] == "reduce" for k in keys)
+  assert abs(sum(groups.values()) - total) < 1e-6 * max(total, 1.0)
+  assert profile_step.classify(
+      "custom-call", "jit(train_step)/transpose(jvp(transpose(jvp("
+      "Discriminator))))/conv1/ffi_call", "sigjax_onednn_conv_fwd", False) == {
+          "net": "Discriminator", "layer": "conv1", "pass": 2,
+          "kind": "conv:onednn"}
