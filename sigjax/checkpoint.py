@@ -387,6 +387,20 @@ def check_same_run(workdir: str, config):
   return saved
 
 
+def checkpoint_config(manager: ocp.CheckpointManager):
+  """The config saved in the newest readable checkpoint's metadata, as
+  ``common.upgrade`` reads it; None when no checkpoint carries one (a
+  workdir whose config.json is gone still resumes as it began)."""
+  try:
+    meta = read_meta(manager, manager.all_steps())
+  except CheckpointError:
+    return None
+  if not isinstance(meta.get("config"), dict):
+    return None
+  return common.upgrade(meta["config"],
+                        f"{manager.directory} (checkpoint metadata)")
+
+
 def read_meta(manager: ocp.CheckpointManager, steps) -> dict:
   """The JSON metadata of the newest readable checkpoint among ``steps``."""
   errors = []

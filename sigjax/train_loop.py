@@ -308,8 +308,8 @@ def batch_order_of_run(config, saved):
   A run keeps its batch order, so it resumes exactly. ``saved`` is the
   run's config.json as ``common.upgrade`` reads it (``check_same_run``),
   which gives one written before ``data.batch_order`` existed the only
-  order there was, 'index_shuffle'; None (a workdir with checkpoints but
-  no config.json) counts as such an old run.
+  order there was, 'index_shuffle'. Without a config.json it is the config
+  the newest checkpoint carries; None (neither) counts as such an old run.
   """
   then = (batch_order.LEGACY_BATCH_ORDER if saved is None
           else saved.data.batch_order)
@@ -452,6 +452,8 @@ def _open_runs(configs, workdirs):
                                         t.async_checkpoint))
       if ckpt.holds_checkpoints(managers[-1]):
         saved = ckpt.check_same_run(w, c)
+        if saved is None:  # no config.json: the checkpoints' own config
+          saved = ckpt.checkpoint_config(managers[-1])
         configs[i] = batch_order_of_run(c, saved)
     check_group(configs)
   except Exception:

@@ -376,3 +376,22 @@ def test_earlier_quality_workdir_is_named_and_resumes_with_its_width():
   earlier.train.steps = 1500
   saved = json.loads(earlier.to_json_best_effort())
   assert ckpt.config_differences(saved, cgan_config.get_config("quality")) == []
+
+
+def test_without_config_json_the_checkpoints_config_keeps_the_batch_order(
+    run_copy):
+  """A workdir whose config.json is gone resumes with the batch order its
+  checkpoints' saved config names (not the legacy order of runs that
+  predate the field)."""
+  os.remove(os.path.join(run_copy, "config.json"))
+  config = tiny(6)
+  assert config.data.batch_order == "permutation"
+  configs, managers = train_loop._open_runs([config], [run_copy])  # pylint: disable=protected-access
+  try:
+    assert configs[0].data.batch_order == "permutation"
+    saved = ckpt.checkpoint_config(managers[0])
+    assert saved.data.batch_order == "permutation"
+    assert saved.train.steps == config.train.steps - 2  # the run's own
+  finally:
+    for m in managers:
+      m.close()
