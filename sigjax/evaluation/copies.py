@@ -65,7 +65,7 @@ def run(ctx) -> dict:
     out["share_real_test"] = float(np.mean(d_test < threshold))
     out["sizes"]["real_test"] = len(te.labels)
   # The closest pairs, for the report's figure: generated | nearest train.
-  k = min(int(e.get("copies_examples", 8)), len(d_gen))
+  k = min(int(e.copies_examples), len(d_gen))
   top = np.argsort(d_gen, kind="stable")[:k]
   ctx.artifacts["copies"] = {
       "examples": np.stack([gen_x[top], tr.images[i_gen[top]]])}

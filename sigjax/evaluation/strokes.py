@@ -34,7 +34,7 @@ def run(ctx) -> dict:
   common.need(len(tr.labels), "strokes: the real train split is empty",
               "data split")
   common.need(e.images_per_class, "strokes", "config.eval.images_per_class")
-  px = int(e.get("strokes_speckle_px", 4))
+  px = int(e.strokes_speckle_px)
   if px < 1:
     raise EvaluationError(f"config.eval.strokes_speckle_px={px}: must be an "
                           "integer >= 1 (pixels)")

@@ -54,7 +54,7 @@ def _context(config, generator, real: dict, cache) -> context.Context:
   real_size = int(real["all"].images.shape[1])
   factor = context.judge_factor(
       getattr(generator, "image_size", real_size),
-      config.eval.get("image_size", 0) or real_size)
+      config.eval.image_size or real_size)
   return context.Context(
       config=config, real=real, names=names, seed=seed,
       sampler=context.Sampler(generator, len(names), seed, mode, factor),
