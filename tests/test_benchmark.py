@@ -79,3 +79,29 @@ def test_step_profile_names_layers_passes_and_kinds():
       "Discriminator))))/conv1/ffi_call", "sigjax_onednn_conv_fwd", False) == {
           "net": "Discriminator", "layer": "conv1", "pass": 2,
           "kind": "conv:onednn"}
+
+
+def test_accelerator_loop_script_runs_the_real_loop(tmp_path):
+  """benchmarks/accelerator_loop.py (issue 27 item 5's GPU script) on CPU:
+  the real launch.py loop with k steps per call and S seeds, one JSON line
+  with the wall time, the steady rate of all seeds and its fraction of the
+  given peak; a run that cannot fit the budget is skipped, not started."""
+  from benchmarks import accelerator_loop  # pylint: disable=g-import-not-at-top
+  out = tmp_path / "loop.jsonl"
+  accelerator_loop.main(["--presets=test", "--ks=2", "--seeds=2",
+                         "--dtypes=float32", "--steps=4", "--budget_s=1e9",
+                         "--peak_tflops=float32:1", f"--out={out}"])
+  recs = [json.loads(l) for l in out.read_text().splitlines()]
+  assert [r["kind"] for r in recs] == ["loop"], recs
+  r = recs[0]
+  assert "error" not in r, r.get("error")
+  assert (r["k"], r["num_seeds"], r["steps"]) == (2, 2, 4)
+  assert "steps_per_dispatch=2" in r["command"]
+  assert "num_seeds=2" in r["command"] and str(REPO) not in r["command"]
+  assert r["images_per_s_steady"] > 0 and r["wall_s"] > 0
+  assert 0 < r["fraction_of_peak"] < 1 and r["cpu_model"] is not None
+  accelerator_loop.main(["--presets=test", "--ks=1", "--seeds=1",
+                         "--dtypes=float32", "--steps=4", "--budget_s=0",
+                         f"--out={out}"])
+  last = json.loads(out.read_text().splitlines()[-1])
+  assert last["kind"] == "skipped" and "budget" in last["reason"]
