@@ -125,6 +125,13 @@ def base_config() -> ml_collections.ConfigDict:
   # 'nearest' or 'bilinear' (level with nearest:
   # docs/experiments/2026-11-29_stroke_smooth.md).
   m.resize_method = "nearest"
+  # How a nearest resize-conv is computed: 'direct' (upsample, then the
+  # kernel over the s-times larger image) or 'phase' (the same function as
+  # s*s smaller convolutions of the low-resolution input, one per output
+  # phase, each with the kernel's taps summed where they read the same
+  # input pixel: 2.25x fewer FLOPs for 3x3 at s=2; the same parameters, other
+  # rounding; docs/performance_loop.md, "Per layer and pass"). Nearest only.
+  m.resize_conv_form = "direct"
   m.gen_kernel_size = 0  # DCGAN G's kernel size; 0 = kernel_size (D's too)
   # Minibatch-stddev channel in D (Karras et al. 2018); 1 point lower on CAS
   # (docs/experiments/2026-11-29_stroke_smooth.md).
@@ -231,6 +238,7 @@ CHOICES = {
     "model.arch": ("dcgan", "resnet"),
     "model.upsample": ("transpose", "resize_conv"),
     "model.resize_method": ("nearest", "bilinear"),
+    "model.resize_conv_form": ("direct", "phase"),
     "train.loss": ("bce", "hinge", "wgan_gp"),
     "train.augment": ("none", "diffaugment", "ada"),
 }

@@ -282,7 +282,7 @@ def _first_line(e: BaseException, limit: int = 300) -> str:
 
 # Config fields a resumed run may change although they sit in the sections
 # compared below: how the same step is lowered and computed.
-_MODEL_FREE = ("conv_transpose", "conv_impl", "dtype")
+_MODEL_FREE = ("conv_transpose", "conv_impl", "dtype", "resize_conv_form")
 # data fields that decide which images a run learns from, by data.source.
 _DATA_FIELDS = {
     "*": ("source", "image_size", "split", "seed", "fraction", "ink"),

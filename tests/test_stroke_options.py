@@ -365,3 +365,47 @@ def test_quality_presets_build_and_trace(preset):
       jax.ShapeDtypeStruct((b, s, s, 1), jnp.float32),
       jax.ShapeDtypeStruct((b,), jnp.int32))
   assert {"d_loss", "g_loss"} <= set(metrics)
+
+
+@pytest.mark.parametrize("k,s,impl", [(3, 2, "xla"), (5, 2, "xla"),
+                                      (3, 3, "xla"), (3, 2, "onednn")])
+def test_phase_resize_conv_is_the_direct_one(k, s, impl):
+  """model.resize_conv_form='phase': the same parameters, initialised
+  alike, and the same function and gradients as nearest upsampling then
+  the convolution, up to the order of the sums."""
+  from sigjax.ops import onednn  # pylint: disable=g-import-not-at-top
+  if impl == "onednn" and not onednn.available():
+    pytest.skip(f"oneDNN unavailable here: {onednn.why()}")
+  x = jax.random.normal(jax.random.PRNGKey(0), (3, 6, 6, 4))
+  direct = cgan._conv(5, k, 1, impl, jnp.float32, "c")  # pylint: disable=protected-access
+  phase = cgan.PhaseResizeConv(5, k, s, impl, jnp.float32)
+  params = direct.init(jax.random.PRNGKey(1), cgan.upsample(x, s, "nearest"))
+  same = phase.init(jax.random.PRNGKey(1), x)
+  assert jax.tree.all(jax.tree.map(np.array_equal, params, same))
+  params = jax.tree.map(  # a bias that is not zero
+      lambda a: a + 0.1 * jax.random.normal(jax.random.PRNGKey(2), a.shape),
+      params)
+
+  def f_direct(p, x):
+    return direct.apply(p, cgan.upsample(x, s, "nearest"))
+
+  def f_phase(p, x):
+    return phase.apply(p, x)
+
+  for f in (f_direct, f_phase):
+    assert f(params, x).shape == (3, 6 * s, 6 * s, 5)
+  loss = lambda f: lambda p, x: jnp.sum(jnp.sin(f(p, x)))  # pylint: disable=unnecessary-lambda-assignment
+  want = (f_direct(params, x),
+          jax.grad(loss(f_direct), argnums=(0, 1))(params, x))
+  got = (f_phase(params, x),
+         jax.grad(loss(f_phase), argnums=(0, 1))(params, x))
+  for a, b in zip(jax.tree.leaves(want), jax.tree.leaves(got)):
+    np.testing.assert_allclose(b, a, atol=1e-5 * float(jnp.max(jnp.abs(a))))
+
+
+def test_phase_resize_conv_is_nearest_only():
+  config = cgan_config.get_config("test")
+  config.model.upsample, config.model.resize_method = "resize_conv", "bilinear"
+  config.model.resize_conv_form = "phase"
+  with pytest.raises(ValueError, match="resize_conv_form='phase'"):
+    train_lib.create_state(config, config.data.num_classes)

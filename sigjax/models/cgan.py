@@ -144,6 +144,72 @@ def minibatch_stddev(x, group_size: int = 4):
   return jnp.concatenate([x, s], axis=-1)
 
 
+def _phase_taps(k: int, s: int):
+  """Per output phase r of an s-fold nearest upsampling followed by a
+  'SAME' size-k convolution (one axis): (lowest input offset, for each
+  tap a of the kernel the input offset it reads, floor((r + a - p) / s))."""
+  p = (k - 1) // 2
+  out = []
+  for r in range(s):
+    offs = [(r + a - p) // s for a in range(k)]
+    out.append((min(offs), offs))
+  return out
+
+
+class PhaseResizeConv(nn.Module):
+  """``_conv(features, k, 1)(upsample(x, s, 'nearest'))`` computed as s*s
+  convolutions of ``x`` itself (``model.resize_conv_form='phase'``).
+
+  Output pixel (s*i + r, s*j + t) of the direct form reads, through tap
+  (a, b), upsampled pixel (s*i + r + a - p, ...) = input pixel
+  (i + floor((r + a - p) / s), ...): the taps of phase (r, t) that read the
+  same input pixel are summed into one, a kernel of at most
+  (k - 1) // s + 2 taps per axis (2x2 for k=3, s=2) over the
+  low-resolution input, with the zero padding the direct form's border
+  implies. The same parameters as ``_conv`` (``kernel`` HWIO, ``bias``),
+  initialised alike; the same function up to the order of the sums.
+  """
+  features: int
+  kernel_size: int
+  factor: int
+  conv_impl: str = "xla"
+  dtype: str = "float32"
+
+  @nn.compact
+  def __call__(self, x):
+    k, s = self.kernel_size, self.factor
+    cin = x.shape[-1]
+    kernel = self.param("kernel", _KERNEL_INIT, (k, k, cin, self.features),
+                        jnp.float32)
+    bias = self.param("bias", nn.initializers.zeros_init(), (self.features,),
+                      jnp.float32)
+    x, kernel, bias = layers.promote_for(self.dtype)(x, kernel, bias,
+                                                     dtype=self.dtype)
+    conv = (layers.onednn_conv_general_dilated if self.conv_impl == "onednn"
+            else lax.conv_general_dilated)
+    taps = _phase_taps(k, s)
+    rows = []
+    for lo_r, offs_r in taps:
+      n_r = max(offs_r) - lo_r + 1
+      cols = []
+      for lo_c, offs_c in taps:
+        n_c = max(offs_c) - lo_c + 1
+        # Sum the taps that read the same input pixel: (n_r, n_c, in, out).
+        sel_r = jax.nn.one_hot(jnp.asarray(offs_r) - lo_r, n_r,
+                               dtype=kernel.dtype)  # (k, n_r)
+        sel_c = jax.nn.one_hot(jnp.asarray(offs_c) - lo_c, n_c,
+                               dtype=kernel.dtype)
+        w = jnp.einsum("abio,ar,bc->rcio", kernel, sel_r, sel_c)
+        pad = ((-lo_r, lo_r + n_r - 1), (-lo_c, lo_c + n_c - 1))
+        cols.append(conv(x, w, (1, 1), pad,
+                         dimension_numbers=("NHWC", "HWIO", "NHWC")))
+      rows.append(jnp.stack(cols, axis=3))  # (B, H, W, s_c, C)
+    y = jnp.stack(rows, axis=2)  # (B, H, s_r, W, s_c, C)
+    b, h, _, w_, _, c = y.shape
+    y = y.reshape(b, h * s, w_ * s, c)
+    return y + bias  # float32 bias: added in float32 (layers.promote_for)
+
+
 def _conv(features, kernel, stride, conv_impl, dtype, name, kernel_init=None):
   """nn.Conv 'SAME' whose float32 CPU lowering is oneDNN when asked."""
   return nn.Conv(features, (kernel, kernel), (stride, stride), padding="SAME",
@@ -225,6 +291,7 @@ class Generator(nn.Module):
   conditioning: str = "concat"
   upsample: str = "transpose"  # or 'resize_conv'
   resize_method: str = "nearest"
+  resize_conv_form: str = "direct"  # or 'phase' (PhaseResizeConv)
   conv_impl: str = "xla"  # resize_conv's convolutions: 'xla' or 'onednn'
   # > 1: labels are medium * (num_classes / num_media) + name, and the medium
   # is a condition of its own (model.medium_conditioning).
@@ -256,7 +323,15 @@ class Generator(nn.Module):
                       epsilon=self.bn_epsilon, dtype=dtype,
                       num_media=self.num_media)
       x = nn.relu(x)
-      if self.upsample == "resize_conv":
+      if self.upsample == "resize_conv" and self.resize_conv_form == "phase" \
+          and stride > 1:
+        if self.resize_method != "nearest":
+          raise ValueError("model.resize_conv_form='phase' computes nearest "
+                           "upsampling only; model.resize_method="
+                           f"{self.resize_method!r}")
+        x = PhaseResizeConv(features, self.kernel_size, stride,
+                            self.conv_impl, dtype, name=f"conv{i}")(x)
+      elif self.upsample == "resize_conv":
         x = upsample(x, stride, self.resize_method)
         x = _conv(features, self.kernel_size, 1, self.conv_impl, dtype,
                   f"conv{i}")(x)
@@ -554,7 +629,8 @@ def build_models(config, num_classes: int):
       bn_momentum=m.bn_momentum,
       bn_epsilon=m.bn_epsilon, conv_transpose=conv_transpose, dtype=m.dtype,
       conditioning=m.conditioning, upsample=m.upsample,
-      resize_method=m.resize_method, conv_impl=conv_impl, num_media=media)
+      resize_method=m.resize_method, resize_conv_form=m.resize_conv_form,
+      conv_impl=conv_impl, num_media=media)
   disc = Discriminator(
       num_classes=num_classes, image_size=size,
       channels=tuple(m.disc_channels), strides=tuple(m.disc_strides),
