@@ -195,15 +195,20 @@ def test_bf16_conv_passes_equal_float32(kernel, stride, size, cin, cout,
 
 @needs_bf16
 @pytest.mark.parametrize("kernel,stride,size,out", [
-    (5, 2, 8, 16), (4, 2, 5, 8), (5, 1, 6, 1)])  # out=1, s=1: XLA forward
+    (5, 2, 8, 16), (4, 2, 5, 8),
+    (5, 1, 6, 1)])  # G's last layer (float32 runs its forward on XLA)
 def test_bf16_conv_transpose_passes_equal_float32(kernel, stride, size, out):
   s = (stride, stride)
   ref = lambda x, w: lax.conv_transpose(x, w, s, "SAME", dimension_numbers=DN)
   fast = lambda x, w: onednn.conv_transpose(x, w, s)
   x, w, c = _data((2, size, size + 1, 8), (kernel, kernel, 8, out),
                   (2, size * stride, (size + 1) * stride, out))
-  got = jax.jit(lambda x, w, c: _passes(fast, x, w, c))(
-      x.astype(BF16), w.astype(BF16), c)
+  prog = jax.jit(lambda x, w, c: _passes(fast, x, w, c))
+  xb, wb = x.astype(BF16), w.astype(BF16)
+  assert _targets(prog.lower(xb, wb, c).as_text()) == {
+      "sigjax_onednn_conv_fwd_bf16", "sigjax_onednn_conv_bwd_data_bf16",
+      "sigjax_onednn_conv_bwd_wts_bf16"}
+  got = prog(xb, wb, c)
   assert [a.dtype for a in got] == [BF16] * 3
   want = _passes(ref, x, w, c)
   for name, a, b in zip(("forward", "input grad", "kernel grad"), got, want):

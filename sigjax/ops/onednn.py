@@ -326,7 +326,9 @@ def conv_transpose(x, kernel, strides):
   pads = geometry.adjoint_conv_pads(x.shape[1:3], kernel.shape[:2], strides)
   g = geometry.flip_io(kernel)
   _, geom = _geometry(y_hw, g.shape[:2], strides, pads)
-  if kernel.shape[3] == 1 and strides == (1, 1):
+  if kernel.shape[3] == 1 and strides == (1, 1) and not _is_bf16(x, g):
+    # (In bf16 oneDNN's kernel is the faster one here: 60 ms against XLA's
+    # 142 ms for G's last layer at batch 64, docs/performance_loop.md.)
     return _bwd_data_xla_fwd(x, g, y_hw, geom)
   return _bwd_data(x, g, y_hw, geom)
 
@@ -334,8 +336,9 @@ def conv_transpose(x, kernel, strides):
 @partial(jax.custom_vjp, nondiff_argnums=(2, 3))
 def _bwd_data_xla_fwd(dy, w, in_hw, geom):
   """``_bwd_data`` for one output channel at stride 1 (G's last layer):
-  oneDNN's backward-data kernel runs that at 14 GFLOP/s, XLA's convolution
-  about 1.4x faster; the gradients stay oneDNN's (``_bwd_data``'s VJP)."""
+  oneDNN's float32 backward-data kernel runs that at 14 GFLOP/s, XLA's
+  convolution about 1.4x faster; the gradients stay oneDNN's
+  (``_bwd_data``'s VJP). float32 only (not used for bf16)."""
   del in_hw
   strides, lo, hi = geom
   kh, kw = w.shape[:2]
