@@ -8,6 +8,7 @@ or AMX; the detection and fallback tests run everywhere."""
 
 import logging
 import os
+import re
 import subprocess
 import sys
 
@@ -55,7 +56,7 @@ def _passes(f, x, w, c):
 
 
 def _targets(hlo):
-  import re  # pylint: disable=import-outside-toplevel
+  """The oneDNN FFI targets a lowered program calls."""
   return set(re.findall(r"sigjax_onednn_conv_\w+", hlo))
 
 
