@@ -6,12 +6,15 @@ how far an equivalent fp32 lowering moves them (issue 27, item 4).
 
 For one state and one real batch of the cross-media paper data (the same
 noise), the D loss's gradient (with R1 when the preset has it) and the G
-loss's gradient are computed four ways: fp32 on the oneDNN convolutions
+loss's gradient are computed five ways: fp32 on the oneDNN convolutions
 (the reference), fp32 on XLA's convolutions (a numerically equivalent
 lowering: the spread studies found that it changes a run as much as
 another seed does), bf16 compute (``model.dtype=bfloat16``, fp32
-parameters; XLA's convolutions), and fp32 on the reference path with the
-next batch (the size of an ordinary step-to-step change). For each
+parameters) with the 'auto' convolutions (``bf16``: oneDNN's bf16
+convolutions where ``onednn.bf16_available()``, else XLA's; the line's
+``lowering`` says which) and with XLA's (``bf16_xla``), and fp32 on the
+reference path with the next batch (the size of an ordinary step-to-step
+change). For each
 parameter leaf: ||g - g_ref|| / ||g_ref||; one JSON line per (way,
 network) with the median and the largest leaves, and the global relative
 error. The state is the fresh one of seed 0, and (``--steps`` > 0) the
@@ -53,7 +56,9 @@ def main(argv=None):
 
   ways = {"fp32_onednn": config_for(),
           "fp32_xla": config_for(conv_impl="xla", conv_transpose="phase"),
-          "bf16": config_for(dtype="bfloat16")}
+          "bf16": config_for(dtype="bfloat16"),
+          "bf16_xla": config_for(dtype="bfloat16", conv_impl="xla",
+                                 conv_transpose="phase")}
   ref_cfg = ways["fp32_onednn"]
   data = data_lib.load(ref_cfg.data, "train")
   n = data.num_classes
@@ -113,7 +118,10 @@ def main(argv=None):
     rows["fp32_next_batch"] = grads(ref_cfg, state, batches[1])
     for way, g in rows.items():
       for net in ("D", "G"):
+        lowering = (cgan.resolve_conv_impls(ways[way]) if way in ways
+                    else cgan.resolve_conv_impls(ref_cfg))
         rec = {"preset": a.preset, "state": label, "way": way,
+               "lowering": list(lowering),
                "bias_add": "float32 (layers.bias_in_float32)",
                "network": net, **relative(g[net], ref[net]),
                "date": time.strftime("%Y-%m-%d"),

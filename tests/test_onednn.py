@@ -62,7 +62,8 @@ def test_conv_transpose_equals_lax(kernel, stride, size, out):
 
 
 def test_nn_conv_drop_in_falls_back_outside_its_case():
-  """The nn.Conv hook takes oneDNN for float32 NHWC and lax otherwise."""
+  """The nn.Conv hook takes oneDNN for float32 NHWC (bf16: only with bf16
+  instructions, tests/test_onednn_bf16.py) and lax otherwise."""
   x = jax.random.normal(jax.random.PRNGKey(0), (2, 6, 6, 3))
   w = jax.random.normal(jax.random.PRNGKey(1), (3, 3, 3, 4))
   dn = lax.conv_dimension_numbers(x.shape, w.shape, DN)
@@ -78,7 +79,13 @@ def test_nn_conv_drop_in_falls_back_outside_its_case():
   hlo = jax.jit(lambda x, w: layers.onednn_conv_general_dilated(
       x.astype(jnp.bfloat16), w.astype(jnp.bfloat16), (1, 1), "SAME",
       dimension_numbers=dn)).lower(x, w).as_text()
-  assert "sigjax_onednn" not in hlo
+  assert ("sigjax_onednn" in hlo) == onednn.bf16_available()
+  for dtype, out in [(jnp.bfloat16, jnp.float32), (jnp.float16, None)]:
+    hlo = jax.jit(lambda x, w: layers.onednn_conv_general_dilated(
+        x.astype(dtype), w.astype(dtype), (1, 1), "SAME",
+        dimension_numbers=dn, preferred_element_type=out)).lower(
+            x, w).as_text()
+    assert "sigjax_onednn" not in hlo
 
 
 def test_auto_resolution(monkeypatch):
@@ -87,8 +94,12 @@ def test_auto_resolution(monkeypatch):
                                                                     "auto")
   assert cgan.resolve_conv_impls(config) == ("onednn", "onednn")
   config.model.dtype = "bfloat16"
+  assert cgan.resolve_conv_impls(config) == (
+      ("onednn", "onednn") if onednn.bf16_available() else ("phase", "xla"))
+  monkeypatch.setattr(onednn, "bf16_available", lambda: False)
   assert cgan.resolve_conv_impls(config) == ("phase", "xla")
   config.model.dtype = "float32"
+  assert cgan.resolve_conv_impls(config) == ("onednn", "onednn")
   monkeypatch.setattr(onednn, "available", lambda: False)
   assert cgan.resolve_conv_impls(config) == ("phase", "xla")
   config.model.conv_impl = "mkl"

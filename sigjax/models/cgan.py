@@ -557,9 +557,12 @@ def resolve_conv_impls(config):
 
   'auto' is oneDNN (``sigjax.ops.onednn``: 1.3-1.9x faster than XLA:CPU's
   convolutions in every pass, BUILD_NOTES.md) on a single CPU device with
-  float32 compute when the library builds; otherwise the XLA lowerings
-  ('phase' ConvTranspose, lax convolutions): on GPU/TPU, with bf16, and on
-  several devices (an FFI call is not partitioned by XLA's SPMD pass).
+  float32 compute when the library builds, and with bfloat16 compute when
+  oneDNN also has bf16 instructions here (AVX512-BF16 or AMX,
+  ``onednn.bf16_available()``); otherwise the XLA lowerings ('phase'
+  ConvTranspose, lax convolutions): on GPU/TPU, bf16 without those
+  instructions, and on several devices (an FFI call is not partitioned by
+  XLA's SPMD pass). Why oneDNN does not apply is logged (a warning).
   """
   m = config.model
   ct, ci = m.conv_transpose, m.conv_impl
@@ -568,11 +571,15 @@ def resolve_conv_impls(config):
                      + ", ".join(repr(c) for c in CONV_IMPLS))
   if "auto" in (ct, ci):
     applies = (jax.default_backend() == "cpu" and jax.device_count() == 1
-               and m.dtype == "float32")
+               and m.dtype in ("float32", "bfloat16"))
     fast = applies and onednn.available()
     if applies and not fast:
       logging.warning("oneDNN convolutions unavailable, using XLA's "
                       "(~1.3x slower on CPU): %s", onednn.why())
+    elif fast and m.dtype == "bfloat16" and not onednn.bf16_available():
+      fast = False
+      logging.warning("oneDNN bf16 convolutions unavailable, using XLA's "
+                      "bf16 convolutions: %s", onednn.bf16_why())
     if ct == "auto":
       ct = "onednn" if fast else "phase"
     if ci == "auto":

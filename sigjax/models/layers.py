@@ -252,7 +252,8 @@ class ConvTranspose(nn.Module):
 
   impl='flax': ``lax.conv_transpose`` exactly as flax calls it (reference);
   impl='onednn': ``sigjax.ops.onednn.conv_transpose`` (oneDNN primitives
-  in every pass; float32 on CPU; other dtypes use 'phase');
+  in every pass; float32 on CPU, and bfloat16 where oneDNN has bf16
+  instructions, ``onednn.bf16_available()``; otherwise 'phase');
   impl='phase': ``conv_transpose_phase``, useful taps only in every pass; impl='subpixel': the one-wide-conv sub-pixel form, with the
   matmul kernel gradient of ``conv_rows`` for wide convs (s1='auto');
   impl='subpixel_xla': the same with XLA's convolutions in every pass. Same
@@ -290,9 +291,9 @@ class ConvTranspose(nn.Module):
     elif self.impl == "phase":
       y = conv_transpose_phase(x, kernel, strides, self.precision)
     elif self.impl == "onednn":
-      if x.dtype == jnp.float32:
+      if onednn_supports(x, kernel):
         y = onednn.conv_transpose(x, kernel, strides)
-      else:  # oneDNN path is float32 only
+      else:  # another dtype, or bf16 without bf16 instructions
         y = conv_transpose_phase(x, kernel, strides, self.precision)
     elif self.impl in ("subpixel", "subpixel_xla"):
       y = conv_transpose_subpixel(
@@ -425,13 +426,27 @@ _phase_conv.defvjp(_phase_conv_fwd, _phase_conv_bwd)
 _NHWC_HWIO = lax.ConvDimensionNumbers((0, 3, 1, 2), (3, 2, 0, 1), (0, 3, 1, 2))
 
 
+def onednn_supports(lhs, rhs, preferred_element_type=None) -> bool:
+  """Whether oneDNN computes a conv of these operands in their dtype: both
+  float32, or both bfloat16 on a CPU whose oneDNN ISA has bf16
+  (``onednn.bf16_available()``; else XLA's bf16 convs, reason in
+  ``onednn.bf16_why()``)."""
+  if lhs.dtype != rhs.dtype or preferred_element_type not in (None,
+                                                              lhs.dtype):
+    return False
+  if lhs.dtype == jnp.float32:
+    return True
+  return lhs.dtype == jnp.bfloat16 and onednn.bf16_available()
+
+
 def onednn_conv_general_dilated(lhs, rhs, window_strides, padding,
                                 lhs_dilation=None, rhs_dilation=None,
                                 dimension_numbers=None, feature_group_count=1,
                                 batch_group_count=1, precision=None,
                                 preferred_element_type=None):
   """Drop-in ``lax.conv_general_dilated`` for ``nn.Conv``: oneDNN for the
-  plain float32 2-D NHWC/HWIO case, ``lax`` for everything else."""
+  plain 2-D NHWC/HWIO case in float32 (or bfloat16, ``onednn_supports``),
+  ``lax`` for everything else."""
   dn = dimension_numbers
   if dn is not None and not isinstance(dn, lax.ConvDimensionNumbers):
     dn = lax.conv_dimension_numbers(lhs.shape, rhs.shape, dn)
@@ -439,8 +454,7 @@ def onednn_conv_general_dilated(lhs, rhs, window_strides, padding,
            and all(d == 1 for d in (lhs_dilation or (1, 1)))
            and all(d == 1 for d in (rhs_dilation or (1, 1)))
            and feature_group_count == 1 and batch_group_count == 1
-           and lhs.dtype == rhs.dtype == jnp.float32
-           and preferred_element_type in (None, jnp.float32))
+           and onednn_supports(lhs, rhs, preferred_element_type))
   if plain:
     return onednn.conv(lhs, rhs, window_strides, padding)
   return lax.conv_general_dilated(

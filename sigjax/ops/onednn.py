@@ -13,11 +13,16 @@ and exposes
   conv_transpose(x, w, strides)           'SAME', transpose_kernel=False,
                                           exactly lax.conv_transpose's
 
-both float32, differentiable to any order: the three passes (forward,
-backward-data, backward-weights) are ``jax.custom_vjp`` functions whose VJPs
-are the other two passes. ``available()`` says whether the
-library could be built and loaded here (and why not); callers fall back to
-XLA's convolutions when it could not.
+in float32, or in bfloat16 when both operands are bf16 and oneDNN's ISA
+here has bf16 instructions (``bf16_available()``; AVX512-BF16 or AMX: the
+bf16 primitives accumulate in float32, the kernel gradient comes back as
+float32 and is rounded once to the kernel's dtype at the VJP boundary);
+differentiable to any order: the three passes (forward, backward-data,
+backward-weights) are ``jax.custom_vjp`` functions whose VJPs are the other
+two passes. ``available()`` says whether the library could be built and
+loaded here (and why not: ``why()``), ``bf16_available()`` whether its bf16
+handlers can run (``bf16_why()``); callers fall back to XLA's convolutions
+when they cannot. Other operand dtypes are computed in float32.
 
 The shared library is cached in ``$SIGJAX_OPS_CACHE`` or
 ``~/.cache/sigjax/ops``, keyed by the source, jaxlib and oneDNN versions.
@@ -41,8 +46,15 @@ from sigjax.ops import geometry
 _SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "onednn_conv.cc")
 _TARGETS = {"sigjax_onednn_conv_fwd": "SigjaxOnednnConvFwd",
             "sigjax_onednn_conv_bwd_data": "SigjaxOnednnConvBwdData",
-            "sigjax_onednn_conv_bwd_wts": "SigjaxOnednnConvBwdWts"}
-_state = {"ok": None, "why": ""}
+            "sigjax_onednn_conv_bwd_wts": "SigjaxOnednnConvBwdWts",
+            "sigjax_onednn_conv_fwd_bf16": "SigjaxOnednnConvFwdBf16",
+            "sigjax_onednn_conv_bwd_data_bf16": "SigjaxOnednnConvBwdDataBf16",
+            "sigjax_onednn_conv_bwd_wts_bf16": "SigjaxOnednnConvBwdWtsBf16"}
+_state = {"ok": None, "why": "", "isa": None, "bf16": None, "bf16_why": ""}
+# dnnl_cpu_isa_t (oneDNN's dnnl_types.h) is a bit mask; every ISA with bf16
+# instructions (avx512_core_bf16 0xe7, avx512_core_fp16 0x1ef,
+# avx512_core_amx 0xfef, avx512_core_amx_fp16 0x1fef) holds these bits.
+_ISA_AVX512_CORE_BF16 = 0xE7
 
 
 def _prefixes():
@@ -119,6 +131,8 @@ def available() -> bool:
       for name, sym in _TARGETS.items():
         jax.ffi.register_ffi_target(
             name, jax.ffi.pycapsule(getattr(lib, sym)), platform="cpu")
+      lib.SigjaxOnednnCpuIsa.restype = ctypes.c_int
+      _state["isa"] = int(lib.SigjaxOnednnCpuIsa())
       _state["ok"] = True
     except (RuntimeError, OSError, AttributeError) as e:
       _state["ok"], _state["why"] = False, str(e)
@@ -127,6 +141,47 @@ def available() -> bool:
 
 def why() -> str:
   return _state["why"]
+
+
+def cpu_isa() -> int:
+  """oneDNN's effective CPU ISA here (a ``dnnl_cpu_isa_t`` value, e.g.
+  0xe7 avx512_core_bf16; capped by ``$ONEDNN_MAX_CPU_ISA``), or -1 when the
+  library is unavailable."""
+  return _state["isa"] if available() else -1
+
+
+def _isa_has_bf16(isa: int) -> bool:
+  return isa >= 0 and isa & _ISA_AVX512_CORE_BF16 == _ISA_AVX512_CORE_BF16
+
+
+def bf16_available() -> bool:
+  """Whether the bf16 handlers can run here: the library is available and
+  oneDNN's effective ISA has bf16 instructions (AVX512-BF16 or AMX);
+  False (see ``bf16_why()``) otherwise. Without them oneDNN would emulate
+  bf16 or refuse it, so bf16 convolutions use XLA's instead."""
+  if _state["bf16"] is None:
+    if not available():
+      ok, reason = False, f"oneDNN unavailable: {why()}"
+    else:
+      isa = cpu_isa()
+      ok = _isa_has_bf16(isa)
+      reason = "" if ok else (
+          f"oneDNN's effective CPU ISA here (dnnl_cpu_isa_t {isa:#x}) has no "
+          "bf16 instructions (needs avx512_core_bf16 0xe7 or "
+          "avx512_core_amx 0xfef)")
+    _state["bf16"], _state["bf16_why"] = ok, reason
+  return _state["bf16"]
+
+
+def bf16_why() -> str:
+  """One line: why ``bf16_available()`` is False here ('' when True)."""
+  bf16_available()
+  return _state["bf16_why"]
+
+
+def _is_bf16(a, b) -> bool:
+  """Whether a pass on operands a, b runs the bf16 handlers."""
+  return (a.dtype == b.dtype == jnp.bfloat16) and bf16_available()
 
 
 def _require():
@@ -144,6 +199,12 @@ def _call(target, out_shape, a, b, geom):
   # Under jax.vmap (several seeds in one program, sigjax.train_loop) each
   # batch element is its own oneDNN call, the same call a single run makes:
   # the convolutions keep their fast path and each seed its numbers.
+  if _is_bf16(a, b):
+    # bf16 operands, bf16 result; the kernel gradient comes back float32.
+    out = jnp.float32 if target.endswith("bwd_wts") else jnp.bfloat16
+    return jax.ffi.ffi_call(
+        target + "_bf16", jax.ShapeDtypeStruct(out_shape, out),
+        vmap_method="sequential_unrolled")(a, b, **_attrs(*geom))
   return jax.ffi.ffi_call(
       target, jax.ShapeDtypeStruct(out_shape, jnp.float32),
       vmap_method="sequential_unrolled")(
@@ -187,8 +248,9 @@ def _fwd_fwd(x, w, geom):
 
 def _fwd_bwd(geom, res, dy):
   x, w = res
-  return _bwd_data(dy, w, x.shape[1:3], geom), _bwd_wts(x, dy, w.shape[:2],
-                                                          geom)
+  # Cotangents in their primals' dtypes (a no-op unless x and w differ).
+  return (_bwd_data(dy, w, x.shape[1:3], geom).astype(x.dtype),
+          _bwd_wts(x, dy, w.shape[:2], geom).astype(w.dtype))
 
 
 _fwd.defvjp(_fwd_fwd, _fwd_bwd)
@@ -208,7 +270,8 @@ def _bwd_data_fwd(dy, w, in_hw, geom):
 
 def _bwd_data_bwd(in_hw, geom, res, c):
   dy, w = res
-  return _fwd(c, w, geom), _bwd_wts(c, dy, w.shape[:2], geom)
+  return (_fwd(c, w, geom).astype(dy.dtype),
+          _bwd_wts(c, dy, w.shape[:2], geom).astype(w.dtype))
 
 
 _bwd_data.defvjp(_bwd_data_fwd, _bwd_data_bwd)
@@ -216,7 +279,10 @@ _bwd_data.defvjp(_bwd_data_fwd, _bwd_data_bwd)
 
 @partial(jax.custom_vjp, nondiff_argnums=(2, 3))
 def _bwd_wts(x, dy, k_hw, geom):
-  """dw = the kernel gradient of conv(x, .) at dy (kernel size k_hw)."""
+  """dw = the kernel gradient of conv(x, .) at dy (kernel size k_hw), in
+  x's dtype: in bf16, oneDNN's float32 sum rounded once to bf16 here, the
+  kernel's dtype (a cotangent's dtype must be its primal's; the cast back
+  to the float32 parameter happens upstream)."""
   return _call("sigjax_onednn_conv_bwd_wts",
                tuple(k_hw) + (x.shape[3], dy.shape[3]), x, dy,
                geom).astype(x.dtype)
@@ -228,7 +294,8 @@ def _bwd_wts_fwd(x, dy, k_hw, geom):
 
 def _bwd_wts_bwd(k_hw, geom, res, c):
   x, dy = res
-  return _bwd_data(dy, c, x.shape[1:3], geom), _fwd(x, c, geom)
+  return (_bwd_data(dy, c, x.shape[1:3], geom).astype(x.dtype),
+          _fwd(x, c, geom).astype(dy.dtype))
 
 
 _bwd_wts.defvjp(_bwd_wts_fwd, _bwd_wts_bwd)
@@ -259,7 +326,9 @@ def conv_transpose(x, kernel, strides):
   pads = geometry.adjoint_conv_pads(x.shape[1:3], kernel.shape[:2], strides)
   g = geometry.flip_io(kernel)
   _, geom = _geometry(y_hw, g.shape[:2], strides, pads)
-  if kernel.shape[3] == 1 and strides == (1, 1):
+  if kernel.shape[3] == 1 and strides == (1, 1) and not _is_bf16(x, g):
+    # (In bf16 oneDNN's kernel is the faster one here: 60 ms against XLA's
+    # 142 ms for G's last layer at batch 64, docs/performance_loop.md.)
     return _bwd_data_xla_fwd(x, g, y_hw, geom)
   return _bwd_data(x, g, y_hw, geom)
 
@@ -267,8 +336,9 @@ def conv_transpose(x, kernel, strides):
 @partial(jax.custom_vjp, nondiff_argnums=(2, 3))
 def _bwd_data_xla_fwd(dy, w, in_hw, geom):
   """``_bwd_data`` for one output channel at stride 1 (G's last layer):
-  oneDNN's backward-data kernel runs that at 14 GFLOP/s, XLA's convolution
-  about 1.4x faster; the gradients stay oneDNN's (``_bwd_data``'s VJP)."""
+  oneDNN's float32 backward-data kernel runs that at 14 GFLOP/s, XLA's
+  convolution about 1.4x faster; the gradients stay oneDNN's
+  (``_bwd_data``'s VJP). float32 only (not used for bf16)."""
   del in_hw
   strides, lo, hi = geom
   kh, kw = w.shape[:2]

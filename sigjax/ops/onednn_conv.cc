@@ -1,9 +1,14 @@
-// oneDNN 2-D convolutions as XLA:CPU FFI custom calls (float32, NHWC/HWIO).
+// oneDNN 2-D convolutions as XLA:CPU FFI custom calls (NHWC/HWIO).
 //
 // Three handlers, each one oneDNN primitive, cached per shape:
 //   sigjax_onednn_conv_fwd      (src, weights)        -> dst
 //   sigjax_onednn_conv_bwd_data (diff_dst, weights)   -> diff_src
 //   sigjax_onednn_conv_bwd_wts  (src, diff_dst)       -> diff_weights
+// in float32, and the same three in bfloat16 (suffix _bf16: bf16 operands,
+// bf16 dst / diff_src, float32 diff_weights; oneDNN accumulates in f32).
+// The bf16 primitives need a CPU with bf16 instructions (AVX512-BF16 or
+// AMX): SigjaxOnednnCpuIsa() returns oneDNN's effective ISA
+// (dnnl_cpu_isa_t) so the caller can check before using them.
 // Attributes: stride_h, stride_w, pad_t, pad_l, pad_b, pad_r (int64).
 // Activations stay NHWC (oneDNN's 'nhwc' tag, no reorder); weights are given
 // as HWIO and reordered to the layout the primitive prefers (they are small).
@@ -77,11 +82,13 @@ dnnl::primitive_attr Attr() {
   return a;
 }
 
-dnnl::convolution_forward::primitive_desc FwdPd(const Geometry& g) {
+// ``a``: the data type of every operand (f32, or bf16 for the bf16
+// handlers; their primitives accumulate in f32).
+dnnl::convolution_forward::primitive_desc FwdPd(const Geometry& g, dt a) {
   return dnnl::convolution_forward::primitive_desc(
       Engine(), dnnl::prop_kind::forward_training,
-      dnnl::algorithm::convolution_direct, memory::desc(g.src, dt::f32, tag::nhwc),
-      memory::desc(g.wts, dt::f32, tag::any), memory::desc(g.dst, dt::f32, tag::nhwc),
+      dnnl::algorithm::convolution_direct, memory::desc(g.src, a, tag::nhwc),
+      memory::desc(g.wts, a, tag::any), memory::desc(g.dst, a, tag::nhwc),
       g.strides, g.pad_l, g.pad_r, Attr());
 }
 
@@ -133,15 +140,15 @@ void Execute(const Cached& c, dnnl::stream& s,
   s.wait();
 }
 
-memory UserWts(const Geometry& g, void* data) {
-  return memory(memory::desc(g.wts, dt::f32, tag::hwio), Engine(), data);
+memory UserWts(const Geometry& g, dt d, void* data) {
+  return memory(memory::desc(g.wts, d, tag::hwio), Engine(), data);
 }
 
 // The HWIO weights at ``data`` in the layout the primitive wants (a reorder
 // into a scratch buffer when that layout differs).
-memory PrimitiveWts(const Cached& c, const Geometry& g, void* data,
+memory PrimitiveWts(const Cached& c, const Geometry& g, dt d, void* data,
                     dnnl::stream& s) {
-  memory user_w = UserWts(g, data);
+  memory user_w = UserWts(g, d, data);
   if (c.wts_md == user_w.get_desc()) return user_w;
   memory w(c.wts_md, Engine());
   dnnl::reorder(user_w, w).execute(s, user_w, w);
@@ -172,80 +179,100 @@ ffi::Error Guard(const std::function<void()>& body) {
   return ffi::Error::Success();
 }
 
-ffi::Error ConvFwd(ffi::Buffer<ffi::F32> src, ffi::Buffer<ffi::F32> wts,
-                   ffi::ResultBuffer<ffi::F32> dst, int64_t stride_h,
+// The FFI element type T as oneDNN's data type (F32 or BF16), and the
+// primitive cache key's suffix (none for f32: the keys it always had).
+template <ffi::DataType T>
+constexpr dt Dt() {
+  static_assert(T == ffi::F32 || T == ffi::BF16, "f32 or bf16 only");
+  return T == ffi::F32 ? dt::f32 : dt::bf16;
+}
+template <ffi::DataType T>
+std::string Op(const char* op) {
+  return T == ffi::F32 ? std::string(op) : std::string(op) + "_bf16";
+}
+
+template <ffi::DataType T>
+ffi::Error ConvFwd(ffi::Buffer<T> src, ffi::Buffer<T> wts,
+                   ffi::ResultBuffer<T> dst, int64_t stride_h,
                    int64_t stride_w, int64_t pad_t, int64_t pad_l,
                    int64_t pad_b, int64_t pad_r) {
+  constexpr dt a = Dt<T>();
   return Guard([&] {
     Geometry g = MakeGeometry(src.dimensions(), wts.dimensions(),
                               dst->dimensions(), stride_h, stride_w, pad_t,
                               pad_l, pad_b, pad_r);
-    Cached c = Get(g.Key("fwd"), [&] {
-      auto pd = FwdPd(g);
+    Cached c = Get(g.Key(Op<T>("fwd").c_str()), [&] {
+      auto pd = FwdPd(g, a);
       return Cached{dnnl::convolution_forward(pd), pd.weights_desc(),
                     pd.scratchpad_desc()};
     });
     dnnl::stream s(Engine());
-    memory w = PrimitiveWts(c, g, wts.typed_data(), s);
-    memory x(memory::desc(g.src, dt::f32, tag::nhwc), Engine(), src.typed_data());
-    memory y(memory::desc(g.dst, dt::f32, tag::nhwc), Engine(), dst->typed_data());
+    memory w = PrimitiveWts(c, g, a, wts.untyped_data(), s);
+    memory x(memory::desc(g.src, a, tag::nhwc), Engine(), src.untyped_data());
+    memory y(memory::desc(g.dst, a, tag::nhwc), Engine(), dst->untyped_data());
     Execute(c, s, {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, y}});
   });
 }
 
-ffi::Error ConvBwdData(ffi::Buffer<ffi::F32> diff_dst, ffi::Buffer<ffi::F32> wts,
-                       ffi::ResultBuffer<ffi::F32> diff_src, int64_t stride_h,
+template <ffi::DataType T>
+ffi::Error ConvBwdData(ffi::Buffer<T> diff_dst, ffi::Buffer<T> wts,
+                       ffi::ResultBuffer<T> diff_src, int64_t stride_h,
                        int64_t stride_w, int64_t pad_t, int64_t pad_l,
                        int64_t pad_b, int64_t pad_r) {
+  constexpr dt a = Dt<T>();
   return Guard([&] {
     Geometry g = MakeGeometry(diff_src->dimensions(), wts.dimensions(),
                               diff_dst.dimensions(), stride_h, stride_w, pad_t,
                               pad_l, pad_b, pad_r);
-    Cached c = Get(g.Key("bwd_data"), [&] {
-      auto hint = FwdPd(g);
+    Cached c = Get(g.Key(Op<T>("bwd_data").c_str()), [&] {
+      auto hint = FwdPd(g, a);
       auto pd = dnnl::convolution_backward_data::primitive_desc(
           Engine(), dnnl::algorithm::convolution_direct,
-          memory::desc(g.src, dt::f32, tag::nhwc),
-          memory::desc(g.wts, dt::f32, tag::any),
-          memory::desc(g.dst, dt::f32, tag::nhwc), g.strides, g.pad_l, g.pad_r,
+          memory::desc(g.src, a, tag::nhwc),
+          memory::desc(g.wts, a, tag::any),
+          memory::desc(g.dst, a, tag::nhwc), g.strides, g.pad_l, g.pad_r,
           hint, Attr());
       return Cached{dnnl::convolution_backward_data(pd), pd.weights_desc(),
                     pd.scratchpad_desc()};
     });
     dnnl::stream s(Engine());
-    memory w = PrimitiveWts(c, g, wts.typed_data(), s);
-    memory dy(memory::desc(g.dst, dt::f32, tag::nhwc), Engine(), diff_dst.typed_data());
-    memory dx(memory::desc(g.src, dt::f32, tag::nhwc), Engine(), diff_src->typed_data());
+    memory w = PrimitiveWts(c, g, a, wts.untyped_data(), s);
+    memory dy(memory::desc(g.dst, a, tag::nhwc), Engine(), diff_dst.untyped_data());
+    memory dx(memory::desc(g.src, a, tag::nhwc), Engine(), diff_src->untyped_data());
     Execute(c, s, {{DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_WEIGHTS, w},
                    {DNNL_ARG_DIFF_SRC, dx}});
   });
 }
 
-ffi::Error ConvBwdWts(ffi::Buffer<ffi::F32> src, ffi::Buffer<ffi::F32> diff_dst,
+// diff_weights is float32 for either T: bf16 src / diff_dst products summed
+// in f32 and written as f32, not rounded to bf16 inside oneDNN.
+template <ffi::DataType T>
+ffi::Error ConvBwdWts(ffi::Buffer<T> src, ffi::Buffer<T> diff_dst,
                       ffi::ResultBuffer<ffi::F32> diff_wts, int64_t stride_h,
                       int64_t stride_w, int64_t pad_t, int64_t pad_l,
                       int64_t pad_b, int64_t pad_r) {
+  constexpr dt a = Dt<T>();
   return Guard([&] {
     Geometry g = MakeGeometry(src.dimensions(), diff_wts->dimensions(),
                               diff_dst.dimensions(), stride_h, stride_w, pad_t,
                               pad_l, pad_b, pad_r);
-    Cached c = Get(g.Key("bwd_wts"), [&] {
-      auto hint = FwdPd(g);
+    Cached c = Get(g.Key(Op<T>("bwd_wts").c_str()), [&] {
+      auto hint = FwdPd(g, a);
       auto pd = dnnl::convolution_backward_weights::primitive_desc(
           Engine(), dnnl::algorithm::convolution_direct,
-          memory::desc(g.src, dt::f32, tag::nhwc),
+          memory::desc(g.src, a, tag::nhwc),
           memory::desc(g.wts, dt::f32, tag::any),
-          memory::desc(g.dst, dt::f32, tag::nhwc), g.strides, g.pad_l, g.pad_r,
+          memory::desc(g.dst, a, tag::nhwc), g.strides, g.pad_l, g.pad_r,
           hint, Attr());
       return Cached{dnnl::convolution_backward_weights(pd),
                     pd.diff_weights_desc(), pd.scratchpad_desc()};
     });
     dnnl::stream s(Engine());
-    memory user_dw = UserWts(g, diff_wts->typed_data());
+    memory user_dw = UserWts(g, dt::f32, diff_wts->untyped_data());
     memory dw = user_dw;
     if (c.wts_md != user_dw.get_desc()) dw = memory(c.wts_md, Engine());
-    memory x(memory::desc(g.src, dt::f32, tag::nhwc), Engine(), src.typed_data());
-    memory dy(memory::desc(g.dst, dt::f32, tag::nhwc), Engine(), diff_dst.typed_data());
+    memory x(memory::desc(g.src, a, tag::nhwc), Engine(), src.untyped_data());
+    memory dy(memory::desc(g.dst, a, tag::nhwc), Engine(), diff_dst.untyped_data());
     Execute(c, s, {{DNNL_ARG_SRC, x}, {DNNL_ARG_DIFF_DST, dy},
                    {DNNL_ARG_DIFF_WEIGHTS, dw}});
     if (dw != user_dw) dnnl::reorder(dw, user_dw).execute(s, dw, user_dw);
@@ -255,18 +282,32 @@ ffi::Error ConvBwdWts(ffi::Buffer<ffi::F32> src, ffi::Buffer<ffi::F32> diff_dst,
 
 }  // namespace
 
-// (two f32 buffers) -> one f32 buffer, with the six geometry attributes.
-#define SIGJAX_CONV_BINDING                                    \
+// (two T buffers) -> one R buffer, with the six geometry attributes.
+#define SIGJAX_CONV_BINDING(T, R)                              \
   ffi::Ffi::Bind()                                             \
-      .Arg<ffi::Buffer<ffi::F32>>()                            \
-      .Arg<ffi::Buffer<ffi::F32>>()                            \
-      .Ret<ffi::Buffer<ffi::F32>>()                            \
+      .Arg<ffi::Buffer<T>>()                                   \
+      .Arg<ffi::Buffer<T>>()                                   \
+      .Ret<ffi::Buffer<R>>()                                   \
       .Attr<int64_t>("stride_h").Attr<int64_t>("stride_w")     \
       .Attr<int64_t>("pad_t").Attr<int64_t>("pad_l")           \
       .Attr<int64_t>("pad_b").Attr<int64_t>("pad_r")
 
-XLA_FFI_DEFINE_HANDLER_SYMBOL(SigjaxOnednnConvFwd, ConvFwd, SIGJAX_CONV_BINDING);
-XLA_FFI_DEFINE_HANDLER_SYMBOL(SigjaxOnednnConvBwdData, ConvBwdData,
-                              SIGJAX_CONV_BINDING);
-XLA_FFI_DEFINE_HANDLER_SYMBOL(SigjaxOnednnConvBwdWts, ConvBwdWts,
-                              SIGJAX_CONV_BINDING);
+XLA_FFI_DEFINE_HANDLER_SYMBOL(SigjaxOnednnConvFwd, ConvFwd<ffi::F32>,
+                              SIGJAX_CONV_BINDING(ffi::F32, ffi::F32));
+XLA_FFI_DEFINE_HANDLER_SYMBOL(SigjaxOnednnConvBwdData, ConvBwdData<ffi::F32>,
+                              SIGJAX_CONV_BINDING(ffi::F32, ffi::F32));
+XLA_FFI_DEFINE_HANDLER_SYMBOL(SigjaxOnednnConvBwdWts, ConvBwdWts<ffi::F32>,
+                              SIGJAX_CONV_BINDING(ffi::F32, ffi::F32));
+XLA_FFI_DEFINE_HANDLER_SYMBOL(SigjaxOnednnConvFwdBf16, ConvFwd<ffi::BF16>,
+                              SIGJAX_CONV_BINDING(ffi::BF16, ffi::BF16));
+XLA_FFI_DEFINE_HANDLER_SYMBOL(SigjaxOnednnConvBwdDataBf16,
+                              ConvBwdData<ffi::BF16>,
+                              SIGJAX_CONV_BINDING(ffi::BF16, ffi::BF16));
+XLA_FFI_DEFINE_HANDLER_SYMBOL(SigjaxOnednnConvBwdWtsBf16, ConvBwdWts<ffi::BF16>,
+                              SIGJAX_CONV_BINDING(ffi::BF16, ffi::F32));
+
+// oneDNN's effective CPU ISA (a dnnl_cpu_isa_t bit mask: it includes
+// dnnl_cpu_isa_avx512_core_bf16's bits when the bf16 primitives can run).
+extern "C" int SigjaxOnednnCpuIsa() {
+  return static_cast<int>(dnnl::get_effective_cpu_isa());
+}
