@@ -114,7 +114,7 @@ def main(argv=None):
   a = p.parse_args(argv)
   from configs import cgan as cgan_config  # pylint: disable=g-import-not-at-top
   peaks = _peaks(a.peak_tflops)
-  host = dict(loop_bench.cpu_info(), devices=devices())
+  host = loop_bench.cpu_info()
   emit = loop_bench.Recorder(a.out, host)
   tmp = tempfile.mkdtemp(prefix="sigjax_accel_loop_")
   cache = os.path.join(tmp, "cache")
@@ -136,6 +136,8 @@ def main(argv=None):
                 "num_seeds": s, "reason": f"{left:.0f} s of the budget "
                 f"left, ~{need:.0f} s needed"})
           continue
+        if "devices" not in host:  # only when a run starts (a subprocess)
+          host["devices"] = devices()
         workdir = os.path.join(tmp, f"{preset}_{dtype}_k{k}_s{s}")
         load0 = os.getloadavg()[0]
         wall, error, cmd = run_one(preset, dtype, k, s, steps, workdir,
