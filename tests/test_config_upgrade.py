@@ -22,7 +22,6 @@ import json
 import os
 import shutil
 
-import jax
 import numpy as np
 import pytest
 
@@ -30,8 +29,9 @@ from configs import cgan as cgan_config
 from configs import common
 from sigjax import checkpoint as ckpt
 from sigjax import inference
-from sigjax import train as train_lib
 from sigjax import train_loop
+import train_helpers
+from train_helpers import assert_same, read_state
 
 OLD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data",
                    "old_configs")
@@ -45,29 +45,7 @@ def old(name: str) -> dict:
 
 def tiny(steps=4, **fields):
   """configs/cgan.py:test with ``steps``; fields as section__name=value."""
-  config = cgan_config.get_config("test")
-  config.train.steps = steps
-  for key, value in fields.items():
-    section, name = key.split("__")
-    config[section][name] = value
-  return config
-
-
-def read_state(workdir, config):
-  manager = ckpt.make_manager(workdir, read_only=True)
-  abstract = jax.eval_shape(lambda: train_lib.create_state(
-      config, config.data.num_classes))
-  try:
-    return ckpt.restore_latest(manager, abstract)[0]
-  finally:
-    manager.close()
-
-
-def assert_same(a, b):
-  la, lb = jax.tree.leaves(a), jax.tree.leaves(b)
-  assert len(la) == len(lb)
-  for x, y in zip(la, lb):
-    np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+  return train_helpers.tiny(train__steps=steps, **fields)
 
 
 def make_old(workdir, saved: dict):

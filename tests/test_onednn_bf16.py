@@ -167,6 +167,22 @@ def test_float32_path_keeps_its_handlers():
 # ---------------------------------------------------------------------------
 # The bf16 handlers: where oneDNN has bf16 instructions.
 
+def _assert_bf16_passes(fast, ref, x, w, c):
+  """``fast``'s three passes on bf16 operands call only the bf16 handlers,
+  return cotangents as their primals (bf16) and match ``ref`` in float32
+  on the same rounded values within TOL."""
+  prog = jax.jit(lambda x, w, c: _passes(fast, x, w, c))
+  xb, wb = x.astype(BF16), w.astype(BF16)
+  assert _targets(prog.lower(xb, wb, c).as_text()) == {
+      "sigjax_onednn_conv_fwd_bf16", "sigjax_onednn_conv_bwd_data_bf16",
+      "sigjax_onednn_conv_bwd_wts_bf16"}
+  got = prog(xb, wb, c)
+  assert [a.dtype for a in got] == [BF16] * 3  # cotangents as their primals
+  want = _passes(ref, x, w, c)
+  for name, a, b in zip(("forward", "input grad", "kernel grad"), got, want):
+    assert _max_rel(a, b) < TOL, name
+
+
 @needs_bf16
 @pytest.mark.parametrize("kernel,stride,size,cin,cout,padding", [
     (5, 2, 8, 3, 16, "SAME"), (3, 1, 7, 16, 8, "SAME"),
@@ -182,16 +198,7 @@ def test_bf16_conv_passes_equal_float32(kernel, stride, size, cin, cout,
                           jnp.zeros((kernel, kernel, cin, cout))).shape[1:3]
   x, w, c = _data((2, size, size + 1, cin), (kernel, kernel, cin, cout),
                   (2, oh, ow, cout))
-  prog = jax.jit(lambda x, w, c: _passes(fast, x, w, c))
-  xb, wb = x.astype(BF16), w.astype(BF16)
-  assert _targets(prog.lower(xb, wb, c).as_text()) == {
-      "sigjax_onednn_conv_fwd_bf16", "sigjax_onednn_conv_bwd_data_bf16",
-      "sigjax_onednn_conv_bwd_wts_bf16"}
-  got = prog(xb, wb, c)
-  assert [a.dtype for a in got] == [BF16] * 3  # cotangents as their primals
-  want = _passes(ref, x, w, c)
-  for name, a, b in zip(("forward", "input grad", "kernel grad"), got, want):
-    assert _max_rel(a, b) < TOL, name
+  _assert_bf16_passes(fast, ref, x, w, c)
 
 
 @needs_bf16
@@ -204,16 +211,7 @@ def test_bf16_conv_transpose_passes_equal_float32(kernel, stride, size, out):
   fast = lambda x, w: onednn.conv_transpose(x, w, s)
   x, w, c = _data((2, size, size + 1, 8), (kernel, kernel, 8, out),
                   (2, size * stride, (size + 1) * stride, out))
-  prog = jax.jit(lambda x, w, c: _passes(fast, x, w, c))
-  xb, wb = x.astype(BF16), w.astype(BF16)
-  assert _targets(prog.lower(xb, wb, c).as_text()) == {
-      "sigjax_onednn_conv_fwd_bf16", "sigjax_onednn_conv_bwd_data_bf16",
-      "sigjax_onednn_conv_bwd_wts_bf16"}
-  got = prog(xb, wb, c)
-  assert [a.dtype for a in got] == [BF16] * 3
-  want = _passes(ref, x, w, c)
-  for name, a, b in zip(("forward", "input grad", "kernel grad"), got, want):
-    assert _max_rel(a, b) < TOL, name
+  _assert_bf16_passes(fast, ref, x, w, c)
 
 
 @needs_bf16

@@ -60,9 +60,13 @@ BASE_OVERRIDES = {
     "train.r1_gamma": 0.0002 * 64 ** 2 / 32,
 }
 
+# Every medium, the medium a condition (also the row of media_data_long.py
+# and media_data_concat.py).
+ALL_MEDIA_COND = ("all_media_cond", {"data.media": "all",
+                                     "model.medium_conditioning": True})
+
 VARIANTS = [
-    ("all_media_cond", {"data.media": "all",
-                        "model.medium_conditioning": True}),
+    ALL_MEDIA_COND,
     ("all_media", {"data.media": "all"}),
     # stroke_cond.py's ``proj`` again, now with the overfitting probe: the
     # paper-only onset of D's memorising (and a check that seed 0 repeats).

@@ -35,10 +35,7 @@ BASE_OVERRIDES = dict(media_data.BASE_OVERRIDES, **{
     "model.conditioning": "concat",
 })
 
-VARIANTS = [
-    ("all_media_cond", {"data.media": "all",
-                        "model.medium_conditioning": True}),
-]
+VARIANTS = [media_data.ALL_MEDIA_COND]
 
 
 def get_sweep():

@@ -24,10 +24,7 @@ BASE_OVERRIDES = dict(media_data.BASE_OVERRIDES, **{
     "train.steps": 5000,
 })
 
-VARIANTS = [
-    ("all_media_cond", {"data.media": "all",
-                        "model.medium_conditioning": True}),
-]
+VARIANTS = [media_data.ALL_MEDIA_COND]
 
 
 def get_sweep():
