@@ -12,6 +12,8 @@ lowerings of one seed gave FIDs 8x apart,
 docs/experiments/2026-11-29_spread.md), so before ``:quality`` takes it
 the rule in docs/performance_loop.md asks for three seeds within the
 spread of ``:quality``'s own (ablations/results/quality_2500_seeds_2026-11-30.csv).
+``phase_bf16`` is the same run with bf16 convolutions (issue 27 item 4),
+compared with ``phase``'s three fp32 seeds.
 
 The base is ``:quality`` as of 2026-12-03 on the cross-media paper data,
 stated as overrides on ``:paper``; resolved, it is
@@ -28,6 +30,13 @@ BASE_OVERRIDES = dict(media_data.BASE_OVERRIDES, **{
 
 VARIANTS = [
     ("phase", {"model.resize_conv_form": "phase"}),
+    # bf16 convolutions (oneDNN's where the CPU has AVX512-BF16 or AMX),
+    # judged against the phase form's own three fp32 seeds: the same
+    # lowering of G's resize convolutions and the same batch order, so
+    # the dtype is the one difference (rule: docs/performance_loop.md,
+    # "bf16 against fp32 on :quality").
+    ("phase_bf16", {"model.resize_conv_form": "phase",
+                    "model.dtype": "bfloat16"}),
 ]
 
 
