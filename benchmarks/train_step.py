@@ -13,7 +13,8 @@ One JSON line per implementation:
   impl, preset, batch, dtype, data, step_ms (median over rounds),
   step_ms_rounds, images_per_s, compile_s, gflop_per_step, flop_source,
   achieved_gflops, ceiling_gflops, fraction_of_ceiling, vs_sigjax
-  (this impl's step time / sigjax's: > 1 means sigjax is faster).
+  (this impl's step time / sigjax's: > 1 means sigjax is faster),
+  device, loadavg_1min, cpu_model, cpu_count, cpu_flags, date.
 
 gflop_per_step is an analytic count of the useful FLOPs (``analytic_gflop``:
 every conv, transposed conv and dense layer at its useful taps, 4 G + 8 D
@@ -52,6 +53,7 @@ import jax  # pylint: disable=g-import-not-at-top
 import jax.numpy as jnp
 import numpy as np
 
+from benchmarks import train_loop
 from configs import cgan as cgan_config
 from sigjax import parallel
 from sigjax import train as train_lib
@@ -316,13 +318,15 @@ def main(argv=None):
 
   ceiling = statistics.median(probes) if probes else None
   load = os.getloadavg()[0]
+  host = dict(train_loop.cpu_info(), date=time.strftime("%Y-%m-%d"))
   dev = jax.devices()[0]
   device = f"{dev.platform}:{dev.device_kind} x{jax.device_count()}"
   if ceiling:
     print(json.dumps({"impl": "matmul", "n": a.probe, "dtype": "float32",
                       "gflops": round(ceiling, 1),
                       "gflops_rounds": [round(g, 1) for g in probes],
-                      "device": device, "loadavg_1min": load}), flush=True)
+                      "device": device, "loadavg_1min": load, **host}),
+          flush=True)
   base = statistics.median(times["sigjax"]) if "sigjax" in times else None
   for impl in impls:
     step_s = statistics.median(times[impl.name])
@@ -343,7 +347,7 @@ def main(argv=None):
            "fraction_of_ceiling": (_sig(g / step_s / ceiling, 3)
                                    if g and ceiling else None),
            "vs_sigjax": round(step_s / base, 3) if base else None,
-           "device": device, "loadavg_1min": load}
+           "device": device, "loadavg_1min": load, **host}
     print(json.dumps(rec), flush=True)
 
 
