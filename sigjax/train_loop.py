@@ -302,25 +302,42 @@ def steps_per_dispatch(config, resident: bool) -> int:
   return k
 
 
-def batch_order_of_run(config, saved):
-  """``config`` with the batch order the run it resumes began with.
+# Fields a resumed run keeps from the run it continues, whatever today's
+# preset or command line gives: they change its numbers, not the model, so
+# a run begun with one resumes exactly (a preset that changes them, as
+# :quality's resize_conv_form did on 2026-12-03, leaves old runs as they
+# began). The value for a run whose config predates the field: its
+# ABSENT_MEANS entry, else the field's default then.
+KEPT_ON_RESUME = {
+    "data.batch_order": batch_order.LEGACY_BATCH_ORDER,
+    "model.resize_conv_form": "direct",
+}
 
-  A run keeps its batch order, so it resumes exactly. ``saved`` is the
-  run's config.json as ``common.upgrade`` reads it (``check_same_run``),
-  which gives one written before ``data.batch_order`` existed the only
-  order there was, 'index_shuffle'. Without a config.json it is the config
-  the newest checkpoint carries; None (neither) counts as such an old run.
+
+def kept_of_run(config, saved):
+  """``config`` with the ``KEPT_ON_RESUME`` fields of the run it resumes.
+
+  ``saved`` is the run's config.json as ``common.upgrade`` reads it
+  (``check_same_run``), which gives one written before a field existed the
+  value that reproduces it (data.batch_order: 'index_shuffle', the only
+  order there was). Without a config.json it is the config the newest
+  checkpoint carries; None (neither) counts as such an old run.
   """
-  then = (batch_order.LEGACY_BATCH_ORDER if saved is None
-          else saved.data.batch_order)
-  now = config.data.batch_order
-  if then == now:
+  changes = {}
+  for path, legacy in KEPT_ON_RESUME.items():
+    section, name = path.split(".")
+    then = legacy if saved is None else saved[section][name]
+    if then != config[section][name]:
+      changes[path] = then
+  if not changes:
     return config
-  logging.info("Resuming with data.batch_order=%r, the order this run began "
-               "with (the config gives %r).", then, now)
   config = config.copy_and_resolve_references()
   with config.unlocked():
-    config.data.batch_order = then
+    for path, then in changes.items():
+      section, name = path.split(".")
+      logging.info("Resuming with %s=%r, as this run began (the config "
+                   "gives %r).", path, then, config[section][name])
+      config[section][name] = then
   return config
 
 
@@ -442,7 +459,7 @@ def _open_runs(configs, workdirs):
   """(configs, managers): each run's checkpoint manager, after checking
   that a workdir holding checkpoints holds this run (another run's stops
   with ``WorkdirMismatchError`` before anything is written) and taking the
-  batch order the run began with."""
+  batch order and resize-conv form the run began with (``kept_of_run``)."""
   configs = list(configs)
   t = configs[0].train
   managers = []
@@ -454,7 +471,7 @@ def _open_runs(configs, workdirs):
         saved = ckpt.check_same_run(w, c)
         if saved is None:  # no config.json: the checkpoints' own config
           saved = ckpt.checkpoint_config(managers[-1])
-        configs[i] = batch_order_of_run(c, saved)
+        configs[i] = kept_of_run(c, saved)
     check_group(configs)
   except Exception:
     for m in managers:

@@ -270,3 +270,32 @@ def test_oldest_workdir_resumes(two_step_run, tmp_path):
     saved = json.load(f)
   assert saved["data"]["batch_order"] == "index_shuffle"
   assert "shuffle_buffer" not in saved["data"]
+
+
+def test_run_begun_in_the_direct_form_resumes_in_it(tmp_path):
+  """:quality's resize convolutions became the phase form on 2026-12-03:
+  a run begun in the direct form, resumed by a command that gives the
+  phase form, keeps the direct form, bitwise equal to 4 straight direct
+  steps, and its rewritten config.json still names it."""
+  resize = dict(model__upsample="resize_conv", model__gen_kernel_size=3)
+  ref = tiny(4, **resize)
+  train_loop.run(ref, str(tmp_path / "ref"))
+  workdir = str(tmp_path / "run")
+  train_loop.run(tiny(2, **resize), workdir)
+  state = train_loop.run(
+      tiny(4, model__resize_conv_form="phase", **resize), workdir)
+  assert int(state.step) == 4
+  assert_same(read_state(str(tmp_path / "ref"), ref), read_state(workdir, ref))
+  with open(os.path.join(workdir, "config.json")) as f:
+    assert json.load(f)["model"]["resize_conv_form"] == "direct"
+
+
+def test_kept_fields_of_a_run_without_any_saved_config():
+  """No config.json and no checkpoint config: the run predates both kept
+  fields and resumes in tf.data's order and the direct form."""
+  config = train_loop.kept_of_run(
+      tiny(4, model__resize_conv_form="phase"), None)
+  assert config.data.batch_order == "index_shuffle"
+  assert config.model.resize_conv_form == "direct"
+  same = tiny(4, data__batch_order="index_shuffle")
+  assert train_loop.kept_of_run(same, None) is same

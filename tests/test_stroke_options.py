@@ -340,6 +340,8 @@ def test_ema_warmup_ramps_the_decay_up_from_ema_start():
 def test_quality_presets_build_and_trace(preset):
   config = cgan_config.get_config(preset)
   assert config.model.upsample == "resize_conv"
+  # The phase form since 2026-12-03 (docs/performance_loop.md).
+  assert config.model.resize_conv_form == "phase"
   assert config.data.ink == "coverage"
   assert config.train.ema_decay > 0
   # R1 in place of instance noise (docs/recipes.md, "R1"), gamma by the
