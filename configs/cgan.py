@@ -12,7 +12,7 @@ Presets are chosen after a colon: ``--config=configs/cgan.py:paper``.
   "Training"; docs/results.md).
 * ``quality`` (default): the recipe for real work: G learns ink coverage, nearest
   resize + 3x3 convolutions (computed in the phase form) and an EMA in G, R1 on D's real images, G
-  64-32-16-1, D 32-64-128-128, batch 32, 2500 steps (~26 min on a 2-vCPU
+  64-32-16-1, D 32-64-128-128, batch 32, 2500 steps (~22 min on a 2-vCPU
   Zen 4 EPYC, measured 2026-12-03; README). Each part and its evidence: docs/recipes.md; its changes
   and the flags that let older workdirs finish as they began:
   CHANGELOG.md.
