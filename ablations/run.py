@@ -49,7 +49,9 @@ import importlib.util
 import json
 import math
 import os
+import contextlib
 import re
+import signal
 import sys
 import time
 from typing import Any, Optional, Sequence
@@ -352,6 +354,27 @@ class Interrupted(RuntimeError):
   """Training stopped on a signal before its last step."""
 
 
+@contextlib.contextmanager
+def stop_on_sigterm():
+  """SIGTERM outside training (an evaluation, the tables) raises
+  ``Interrupted`` with what to do, instead of killing the runner without a
+  word. Training installs its own handler (checkpoint, then stop) and puts
+  this one back when it returns."""
+
+  def handle(signum, frame):
+    del frame
+    raise Interrupted(
+        f"stopped by {signal.Signals(signum).name}; finished runs are kept; "
+        "run the same command to resume (an unfinished evaluation starts "
+        "again)")
+
+  old = signal.signal(signal.SIGTERM, handle)
+  try:
+    yield
+  finally:
+    signal.signal(signal.SIGTERM, old)
+
+
 def run_job(job: Job, sweep: Sweep) -> dict:
   """Trains (resuming) and evaluates one run; returns its DONE record."""
   from sigjax import evaluate  # pylint: disable=g-import-not-at-top
@@ -637,14 +660,24 @@ def main(argv):
     if FLAGS.seeds_in_program < 0:
       raise SweepError(f"--seeds_in_program={FLAGS.seeds_in_program}: use "
                        "0 (all of a variant's seeds), 1 or more")
-    run_sweep(sweep, FLAGS.workdir, only=only, shard=shard,
-              dry_run=FLAGS.dry_run, collect_only=FLAGS.collect_only,
-              seeds_in_program=FLAGS.seeds_in_program)
+    with stop_on_sigterm():
+      run_sweep(sweep, FLAGS.workdir, only=only, shard=shard,
+                dry_run=FLAGS.dry_run, collect_only=FLAGS.collect_only,
+                seeds_in_program=FLAGS.seeds_in_program)
     if not FLAGS.dry_run:
       print(open(os.path.join(FLAGS.workdir, "results.md")).read())
       print(f"sweep wall time {time.time() - t0:.1f} s")
   except (SweepError, Interrupted) as e:
     print(f"error: {e}", file=sys.stderr)
+    if isinstance(e, Interrupted):
+      # Stopped mid-evaluation, TensorFlow's and XLA's native threads may
+      # still be at work, and the interpreter's teardown then crashed
+      # (a segmentation fault after the message, seen 2026-12-03): every
+      # result is on disk, so flush and leave without the teardown.
+      logging.flush()
+      sys.stdout.flush()
+      sys.stderr.flush()
+      os._exit(2)  # pylint: disable=protected-access
     sys.exit(2)
   except Exception as e:  # pylint: disable=broad-except
     if any(c.__name__ in ("DataError", "CheckpointError", "ConfigError",

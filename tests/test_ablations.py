@@ -403,3 +403,17 @@ def test_seeds_in_program_trains_a_variants_seeds_together(tmp_path):
       assert json.load(f)["seed"] == job.seed
   # Trained: nothing left to group.
   assert runner.program_groups(jobs, 0) == []
+
+
+def test_sigterm_outside_training_stops_the_runner_with_a_message():
+  """SIGTERM during an evaluation raises Interrupted (main prints it and
+  exits 2) instead of killing the runner silently; the handler before it
+  is put back."""
+  import signal  # pylint: disable=g-import-not-at-top
+  before = signal.getsignal(signal.SIGTERM)
+  with pytest.raises(runner.Interrupted, match="SIGTERM.*same command"):
+    with runner.stop_on_sigterm():
+      os.kill(os.getpid(), signal.SIGTERM)
+      for _ in range(1000):  # the handler runs between bytecodes
+        pass
+  assert signal.getsignal(signal.SIGTERM) is before
