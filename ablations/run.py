@@ -43,13 +43,13 @@ siblings trains alone.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import importlib.util
 import json
 import math
 import os
-import contextlib
 import re
 import signal
 import sys
@@ -670,10 +670,10 @@ def main(argv):
   except (SweepError, Interrupted) as e:
     print(f"error: {e}", file=sys.stderr)
     if isinstance(e, Interrupted):
-      # Stopped mid-evaluation, TensorFlow's and XLA's native threads may
-      # still be at work, and the interpreter's teardown then crashed
-      # (a segmentation fault after the message, seen 2026-12-03): every
-      # result is on disk, so flush and leave without the teardown.
+      # Stopped by a signal (mid-evaluation, TensorFlow's and XLA's native
+      # threads may still be at work, and the interpreter's teardown then
+      # crashed: a segmentation fault after the message, seen 2026-12-03):
+      # every result is on disk, so flush and leave without the teardown.
       logging.flush()
       sys.stdout.flush()
       sys.stderr.flush()

@@ -306,12 +306,8 @@ def steps_per_dispatch(config, resident: bool) -> int:
 # preset or command line gives: they change its numbers, not the model, so
 # a run begun with one resumes exactly (a preset that changes them, as
 # :quality's resize_conv_form did on 2026-12-03, leaves old runs as they
-# began). The value for a run whose config predates the field: its
-# ABSENT_MEANS entry, else the field's default then.
-KEPT_ON_RESUME = {
-    "data.batch_order": batch_order.LEGACY_BATCH_ORDER,
-    "model.resize_conv_form": "direct",
-}
+# began).
+KEPT_ON_RESUME = ("data.batch_order", "model.resize_conv_form")
 
 
 def kept_of_run(config, saved):
@@ -321,22 +317,23 @@ def kept_of_run(config, saved):
   (``check_same_run``), which gives one written before a field existed the
   value that reproduces it (data.batch_order: 'index_shuffle', the only
   order there was). Without a config.json it is the config the newest
-  checkpoint carries; None (neither) counts as such an old run.
+  checkpoint carries; None (neither) counts as a run older than every
+  field, read the same way.
   """
-  changes = {}
-  for path, legacy in KEPT_ON_RESUME.items():
+  if saved is None:
+    saved = common.upgrade({}, "a run with no saved config")
+  changes = []
+  for path in KEPT_ON_RESUME:
     section, name = path.split(".")
-    then = legacy if saved is None else saved[section][name]
-    if then != config[section][name]:
-      changes[path] = then
+    if saved[section][name] != config[section][name]:
+      changes.append((section, name, saved[section][name]))
   if not changes:
     return config
   config = config.copy_and_resolve_references()
   with config.unlocked():
-    for path, then in changes.items():
-      section, name = path.split(".")
-      logging.info("Resuming with %s=%r, as this run began (the config "
-                   "gives %r).", path, then, config[section][name])
+    for section, name, then in changes:
+      logging.info("Resuming with %s.%s=%r, as this run began (the config "
+                   "gives %r).", section, name, then, config[section][name])
       config[section][name] = then
   return config
 

@@ -78,26 +78,35 @@ def fid_ratios(rows, variant: str, floor: Optional[float] = None):
   return out
 
 
+# The FID ratio's name in the rules' specs: not a CSV column, but
+# ``fid_ratios`` of two.
+FID_RATIO = "fid_half / fid_real_vs_real"
+
+
+def series(rows, variant: str, key: str, floor: Optional[float] = None):
+  """Per-seed values of ``key`` (a CSV column or ``FID_RATIO``)."""
+  if key == FID_RATIO:
+    return fid_ratios(rows, variant, floor)
+  return seed_values(rows, variant, key)
+
+
 def phase_clauses(runs, quality) -> list[Clause]:
   """The rule for ``:quality`` taking the phase form."""
   floors = [float(r["fid_real_vs_real"]) for r in runs
             if r["variant"] == "phase" and r.get("fid_real_vs_real")]
   floor = statistics.mean(floors)
-  q_fid = fid_ratios(quality, "quality_step2500", floor)
   spec = [
       ("independent CAS", "indep_cas_accuracy", True, 0.0),
       ("TSTR", "tstr_accuracy", True, 0.0),
       ("detector balanced accuracy", "realfake_balanced_accuracy", False,
        0.03),
-      ("FID at equal sizes / floor", None, False, 0.3),
+      ("FID at equal sizes / floor", FID_RATIO, False, 0.3),
       ("ink pieces per signature", "strokes_components", False, 0.0),
   ]
   out = []
   for label, key, higher, slack in spec:
-    cand = (fid_ratios(runs, "phase", floor) if key is None
-            else seed_values(runs, "phase", key))
-    ref = q_fid if key is None else seed_values(quality, "quality_step2500",
-                                                 key)
+    cand = series(runs, "phase", key, floor)
+    ref = series(quality, "quality_step2500", key, floor)
     bound = min(ref) if higher else max(ref) + slack
     out.append(Clause(label, statistics.mean(cand), bound, higher, len(cand),
                       "`:quality` seeds: " + " / ".join(
@@ -109,14 +118,11 @@ def bf16_clauses(runs) -> list[Clause]:
   """The rule for bf16 equalling fp32 (both in the phase form)."""
   spec = [("suite CAS", "cas_accuracy"),
           ("independent CAS", "indep_cas_accuracy"),
-          ("FID at equal sizes / floor", None),
+          ("FID at equal sizes / floor", FID_RATIO),
           ("detector balanced accuracy", "realfake_balanced_accuracy")]
   out = []
   for label, key in spec:
-    a = (fid_ratios(runs, "phase_bf16") if key is None
-         else seed_values(runs, "phase_bf16", key))
-    b = (fid_ratios(runs, "phase") if key is None
-         else seed_values(runs, "phase", key))
+    a, b = series(runs, "phase_bf16", key), series(runs, "phase", key)
     n = min(len(a), len(b))
     if n < 2:
       out.append(Clause(label, math.nan, math.nan, False, n))
