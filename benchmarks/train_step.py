@@ -207,7 +207,8 @@ def _cast(old, value: str):
 def main(argv=None):
   p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   p.add_argument("--preset", default="paper",
-                 choices=["paper", "cpu", "quality", "quality_gpu", "test"])
+                 choices=["paper", "cpu", "dcgan_small", "quality", "quality_gpu",
+                          "legible", "test"])
   p.add_argument("--batch", type=int, default=0, help="0 = the preset's")
   p.add_argument("--steps", type=int, default=3, help="steps per round")
   p.add_argument("--rounds", type=int, default=3)

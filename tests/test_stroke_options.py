@@ -5,6 +5,7 @@ Tiny configs (``configs/cgan.py:test`` widths, 16-32 px) so the file runs in
 well under a minute.
 """
 
+import json
 import os
 
 import jax
@@ -336,7 +337,7 @@ def test_ema_warmup_ramps_the_decay_up_from_ema_start():
   assert d < 0.2
 
 
-@pytest.mark.parametrize("preset", ["quality", "quality_gpu"])
+@pytest.mark.parametrize("preset", ["quality", "quality_gpu", "legible"])
 def test_quality_presets_build_and_trace(preset):
   config = cgan_config.get_config(preset)
   assert config.model.upsample == "resize_conv"
@@ -367,6 +368,29 @@ def test_quality_presets_build_and_trace(preset):
       jax.ShapeDtypeStruct((b, s, s, 1), jnp.float32),
       jax.ShapeDtypeStruct((b,), jnp.int32))
   assert {"d_loss", "g_loss"} <= set(metrics)
+
+
+def test_legible_preset_is_the_recipe_its_evidence_trained():
+  """`:legible` trains what its three seeds trained
+  (ablations/media_data/media_data_long_seeds.py, its committed base
+  snapshot plus the variant's overrides), but for the fields a user's run
+  chooses: the data source, bf16 (a speed option shown equal to fp32) and
+  how many checkpoints the sweep kept for scoring earlier steps."""
+  from ablations import bases  # pylint: disable=g-import-not-at-top
+  from ablations.media_data import media_data  # pylint: disable=g-import-not-at-top
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  with open(os.path.join(root, "ablations", "media_data",
+                         "media_data_long_seeds.base.json"),
+            encoding="utf-8") as f:
+    evidence = bases.flatten(json.load(f))
+  evidence.update(media_data.ALL_MEDIA_COND[1])
+  preset = bases.flatten(bases.as_plain(cgan_config.get_config("legible")))
+  differ = {k for k in evidence if preset.get(k) != evidence[k]}
+  assert differ == {"preset", "data.source", "model.dtype",
+                    "train.keep_checkpoints"}, differ
+  quality = cgan_config.get_config("quality")
+  assert quality.model.conditioning == "concat"
+  assert quality.data.media == "paper" and quality.train.steps == 2500
 
 
 @pytest.mark.parametrize("k,s,impl", [(3, 2, "xla"), (5, 2, "xla"),
