@@ -10,20 +10,22 @@ Presets are chosen after a colon: ``--config=configs/cgan.py:paper``.
   steps: class-conditional signatures on a 2-core CPU in ~15 minutes
   whose names a reader seldom makes out (docs/architecture.md,
   "Training"; docs/results.md).
-* ``quality`` (default): the recipe for real work: G learns ink coverage, nearest
-  resize + 3x3 convolutions (computed in the phase form) and an EMA in G, R1 on D's real images, G
-  64-32-16-1, D 32-64-128-128, batch 32, 2500 steps (~22 min on a 2-vCPU
-  Zen 4 EPYC, measured 2026-12-03; README). Each part and its evidence: docs/recipes.md; its changes
-  and the flags that let older workdirs finish as they began:
-  CHANGELOG.md.
+* ``quality`` (the default until 2026-12-04): the stroke-quality recipe in
+  a 30-minute budget: G learns ink coverage, nearest resize + 3x3
+  convolutions (computed in the phase form) and an EMA in G, R1 on D's
+  real images, G 64-32-16-1, D 32-64-128-128, batch 32, 2500 steps (~22
+  min on a 2-vCPU Zen 4 EPYC, measured 2026-12-03; README); an independent
+  network reads the name in 4 of 5 of its signatures. Each part and its
+  evidence: docs/recipes.md; its changes and the flags that let older
+  workdirs finish as they began: CHANGELOG.md.
 * ``quality_gpu``: the same recipe at the paper's widths, batch and 20000
   steps, for one GPU (not measured on a GPU).
-* ``legible``: ``quality`` with projection conditioning, every medium of
-  cross-media data with the medium a condition (drawn as paper; no effect
-  on data of one medium) and 5000 steps: the best measured class fidelity
-  (docs/experiments/2026-12-03_media_data.md, "Three seeds of the
-  finalist"), at twice ``quality``'s training time (~45 min on a 2-vCPU
-  Zen 4 EPYC, 61 images/s, measured 2026-12-04;
+* ``legible`` (default): ``quality`` with projection conditioning, every
+  medium of cross-media data with the medium a condition (drawn as paper;
+  no effect on data of one medium) and 5000 steps: the best measured class
+  fidelity (docs/experiments/2026-12-03_media_data.md, "Three seeds of
+  the finalist"), at twice ``quality``'s training time (~45 min on a
+  2-vCPU Zen 4 EPYC, 61 images/s, measured 2026-12-04;
   benchmarks/results/train_loop_legible_cpu_2026-12-04.jsonl).
 * ``test``: tiny widths and a handful of steps, for the test suite.
 """
@@ -38,8 +40,8 @@ from configs import common
 ALIASES = common.PRESET_ALIASES
 
 
-def get_config(preset: str = "quality") -> ml_collections.ConfigDict:
-  preset = ALIASES.get(preset, preset or "quality")
+def get_config(preset: str = "legible") -> ml_collections.ConfigDict:
+  preset = ALIASES.get(preset, preset or "legible")
   config = common.base_config()
   config.job = "train"
   config.preset = preset
@@ -111,6 +113,6 @@ def get_config(preset: str = "quality") -> ml_collections.ConfigDict:
     config.train.samples_per_class = 2
   else:
     raise ValueError(
-        f"configs/cgan.py: unknown preset {preset!r}; use quality "
-        "(default), quality_gpu, legible, paper, dcgan_small (formerly cpu) or test")
+        f"configs/cgan.py: unknown preset {preset!r}; use legible "
+        "(default), quality, quality_gpu, paper, dcgan_small (formerly cpu) or test")
   return config

@@ -133,6 +133,25 @@ def test_former_default_preset_is_named_by_its_new_name():
   assert common.upgrade(other).preset == "cpu"
 
 
+def test_bare_command_refuses_a_workdir_of_the_former_default_quality(
+    tmp_path):
+  """A workdir trained with the bare `configs/cgan.py` before 2026-12-04
+  is a `:quality` run: the bare command (now `:legible`) refuses it,
+  naming the preset, and `:quality` resumes it (CHANGELOG.md)."""
+  saved = cgan_config.get_config("quality")
+  with open(tmp_path / "config.json", "w") as f:
+    f.write(saved.to_json_best_effort(indent=2))
+  bare = cgan_config.get_config()
+  with pytest.raises(ckpt.WorkdirMismatchError) as e:
+    ckpt.check_same_run(str(tmp_path), bare)
+  message = str(e.value)
+  assert "model.conditioning: saved 'concat', now 'projection'" in message
+  assert "configs/cgan.py:quality resumes it" in message
+  assert "nothing was moved" in message
+  assert ckpt.check_same_run(str(tmp_path),
+                             cgan_config.get_config("quality")) is not None
+
+
 def test_renamed_field_is_read_under_its_new_name(monkeypatch):
   monkeypatch.setitem(common.RENAMED, "train.total_steps", "train.steps")
   config = common.upgrade({"train": {"total_steps": 7}})

@@ -388,6 +388,8 @@ def test_legible_preset_is_the_recipe_its_evidence_trained():
   differ = {k for k in evidence if preset.get(k) != evidence[k]}
   assert differ == {"preset", "data.source", "model.dtype",
                     "train.keep_checkpoints"}, differ
+  # The README's bare first command trains it (rule 8 of the media study).
+  assert cgan_config.get_config().preset == "legible"
   quality = cgan_config.get_config("quality")
   assert quality.model.conditioning == "concat"
   assert quality.data.media == "paper" and quality.train.steps == 2500
