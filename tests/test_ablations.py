@@ -351,6 +351,22 @@ def test_compare_grid_draws_every_run_on_the_same_noise(sweep_dir, tmp_path,
   assert labels2[1] == "a (step 4)", labels2
   assert (images2[0] != images2[1]).any()  # step 2's G is not step 4's
   np.testing.assert_array_equal(images2[1], images[0])
+  # --real=test: a first row of the real test images of each class, at the
+  # generated rows' size, in the form the evaluation scores them.
+  from sigjax import data as data_lib  # pylint: disable=import-outside-toplevel
+  with_real, labels3, _ = compare_grid.sample_rows(runs[:1], "0,2",
+                                                   per_class=2, real="test")
+  assert with_real.shape[:2] == (2, 4) and labels3[0] == "real (test)"
+  np.testing.assert_array_equal(with_real[1], images[0][[0, 1, 3, 4]])
+  gen = inference.load_generator(s0)
+  test = data_lib.load(gen.config.data, split="test")
+  expect = np.concatenate([test.images[test.labels == c][:2, ..., 0]
+                           for c in (0, 2)])
+  np.testing.assert_array_equal(with_real[0], expect)
+  with pytest.raises(ValueError, match="fewer than --per_class=999"):
+    compare_grid.sample_rows(runs[:1], "0", per_class=999, real="test")
+  with pytest.raises(ValueError, match="--real='tset'"):
+    compare_grid.sample_rows(runs[:1], "0", real="tset")
   real_load = inference.load_generator
 
   def renamed(workdir, **kw):

@@ -1,7 +1,8 @@
 r"""One picture of several training runs side by side, on the same noise.
 
     python -m ablations.tools.compare_grid --out=grid.png [--classes=0,1,2] \
-        [--per_class=4] [--seed=0] [--output=binary] LABEL=RUN[@STEP] ...
+        [--per_class=4] [--seed=0] [--output=binary] [--real=test] \
+        LABEL=RUN[@STEP] ...
 
 One row per run (``LABEL=RUN``: a row label and a training workdir, e.g.
 ``onednn_s0=OUT/onednn/seed_0/train``; a bare ``RUN`` is labelled as
@@ -15,6 +16,12 @@ two rows differ only by their generators. ``--output=binary`` (default)
 shows what ``configs/generate.py`` writes and the evaluation scores;
 ``raw`` shows G's sigmoid output. Every run must name the same classes in
 the same order (an error names the run that does not).
+
+``--real=SPLIT`` (``test``, ``validation`` or ``train``) puts a first row of
+real signatures of each class at the same size, as the evaluation reads
+them: the first run's data, binary ink, and for cross-media data the
+medium its generator draws (paper unless it was asked for another), so the
+generated rows are seen beside the real images they are scored against.
 
 Seeds of one recipe (or two code paths) are compared this way in
 BUILD_NOTES.md; a single run's grid beside real images is the evaluation
@@ -72,9 +79,40 @@ def parse_classes(text: str, num_classes: int, names):
   return classes
 
 
+REAL_SPLITS = ("test", "validation", "train")
+
+
+def real_row(generator, picked, per_class: int, split: str) -> np.ndarray:
+  """(classes * per_class, H, W): the first ``per_class`` real images of
+  each class in ``picked`` from ``split`` of the data ``generator`` was
+  trained on, in the form the evaluation scores (binary ink; cross-media
+  data in the medium the generator draws, paper by default)."""
+  import ml_collections  # pylint: disable=import-outside-toplevel
+  from sigjax import data as data_lib  # pylint: disable=import-outside-toplevel
+  if split not in REAL_SPLITS:
+    raise ValueError(f"--real={split!r}: use one of {', '.join(REAL_SPLITS)}"
+                     " (or leave it empty for no real row)")
+  d = ml_collections.ConfigDict(generator.config.data.to_dict())
+  d.ink = "binary"
+  if d.source == "cross_media":
+    d.media = generator.medium or "paper"
+  real = data_lib.load(d, split=split)
+  rows = []
+  for c in picked:
+    idx = np.flatnonzero(real.labels == c)[:per_class]
+    if len(idx) < per_class:
+      raise ValueError(
+          f"--real={split}: class {c} ({real.class_names[c]}) has "
+          f"{len(idx)} real images in that split, fewer than "
+          f"--per_class={per_class}")
+    rows.append(real.images[idx, ..., 0])
+  return np.concatenate(rows)
+
+
 def sample_rows(runs, classes: str = "", per_class: int = 4, seed: int = 0,
-                output: str = "binary"):
-  """(images (runs, classes * per_class, H, W), row labels, column labels)."""
+                output: str = "binary", real: str = ""):
+  """(images (runs [+ 1], classes * per_class, H, W), row labels, column
+  labels); with ``real`` (a split name) the first row is real images."""
   from sigjax import inference  # pylint: disable=import-outside-toplevel
   if per_class < 1:
     raise ValueError(f"--per_class={per_class}: must be >= 1")
@@ -92,26 +130,33 @@ def sample_rows(runs, classes: str = "", per_class: int = 4, seed: int = 0,
   z = np.tile(gens[0][2].noise(per_class, seed), (len(picked), 1))
   rows = [gen.sample(ys, z=z, output=output)[..., 0] for _, _, gen in gens]
   labels = [f"{label} (step {gen.step})" for label, _, gen in gens]
+  if real:
+    first = gens[0][2]
+    medium = (f", {first.medium or 'paper'}"
+              if first.config.data.source == "cross_media" else "")
+    rows.insert(0, real_row(first, picked, per_class, real))
+    labels.insert(0, f"real ({real}{medium})")
   col_labels = [names[c] if i == 0 else "" for c in picked
                 for i in range(per_class)]
   return np.stack(rows), labels, col_labels
 
 
 def compare_grid(runs, out: str, classes: str = "", per_class: int = 4,
-                 seed: int = 0, output: str = "binary") -> str:
+                 seed: int = 0, output: str = "binary", real: str = "") -> str:
   """Writes the comparison grid to ``out`` and returns the path."""
   from sigjax import viz  # pylint: disable=import-outside-toplevel
   images, labels, col_labels = sample_rows(runs, classes, per_class, seed,
-                                           output)
+                                           output, real)
+  first = "the first row real, then " if real else ""
   return viz.class_grid(images, labels, out, col_labels=col_labels,
-                        title=f"same z (seed {seed}) in every row; "
-                              f"{output} output")
+                        title=f"{first}same z (seed {seed}) in every "
+                              f"generated row; {output} output")
 
 
 def main(argv):
   runs = parse_runs(argv[1:])
   path = compare_grid(runs, FLAGS.out, FLAGS.classes, FLAGS.per_class,
-                      FLAGS.seed, FLAGS.output)
+                      FLAGS.seed, FLAGS.output, FLAGS.real)
   print(path)
 
 
@@ -123,5 +168,8 @@ if __name__ == "__main__":
   flags.DEFINE_integer("seed", 0, "Noise seed (the same z in every row).")
   flags.DEFINE_enum("output", "binary", ["binary", "raw"],
                     "What is drawn: the binary form or G's sigmoid output.")
+  flags.DEFINE_string("real", "", "A split (test, validation, train) whose "
+                      "real images of each class make a first row; empty: "
+                      "no real row.")
   flags.mark_flag_as_required("out")
   app.run(main)
