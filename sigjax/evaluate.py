@@ -83,7 +83,7 @@ __all__ = [
     "fid_halves", "indep_data_config", "is_binary", "load_real",
     "multilabel_split", "parse_experiments", "postprocess",
     "realfake_sizes", "resolve_data_config", "resolve_postprocess", "run",
-    "run_suite"]
+    "run_suite", "scored_data_config"]
 
 
 # ----------------------------------------------------------------- inputs --
@@ -102,6 +102,25 @@ def resolve_data_config(config, run_config):
     v = config.data[k] if "data" in config else None
     d[k] = run_data[k] if v is None else v
   return d
+
+
+def scored_data_config(data_cfg, medium: str = "", ink_given: bool = False,
+                       media_given: bool = False):
+  """``data_cfg`` (the data a generator trained on, changed in place and
+  returned) as the real references it is scored against.
+
+  A generator trained on ink coverage is scored, like every other run,
+  against the binary real images, its own output Otsu-thresholded
+  (eval.postprocess='auto'), unless the ink was given (``ink_given``:
+  --config.data.ink=coverage scores the soft forms). On cross-media data
+  the references are the test writers' signatures in ``medium`` (the one
+  the generator was asked to draw with the medium as a condition), paper
+  by default whatever media trained it, unless the media were given."""
+  if data_cfg.ink == "coverage" and not ink_given:
+    data_cfg.ink = "binary"
+  if data_cfg.source == "cross_media" and not media_given:
+    data_cfg.media = medium or "paper"
+  return data_cfg
 
 
 def indep_data_config(data_cfg, indep_media: str):
@@ -180,18 +199,11 @@ def run(config, workdir: str) -> dict:
     except ValueError as e:
       raise EvaluationError(f"{cfg_path}: not readable as JSON ({e})") from e
     run_config = common.upgrade(saved, cfg_path)
-  data_cfg = resolve_data_config(config, run_config)
-  if data_cfg.ink == "coverage" and config.data.ink is None:
-    # A generator trained on ink coverage is scored, like every other run,
-    # against the binary real images, its own output Otsu-thresholded
-    # (eval.postprocess='auto'); --config.data.ink=coverage scores the soft
-    # forms instead.
-    data_cfg.ink = "binary"
-  if data_cfg.source == "cross_media" and config.data.media is None:
-    # The real references are the paper signatures of the test writers
-    # whatever media trained the generator (or the medium it was asked to
-    # draw, with the medium as a condition); --config.data.media overrides.
-    data_cfg.media = generator.medium or config.eval.medium or "paper"
+  data_cfg = scored_data_config(
+      resolve_data_config(config, run_config),
+      generator.medium or config.eval.medium,
+      ink_given=config.data.ink is not None,
+      media_given=config.data.media is not None)
   judge = int(config.eval.image_size or generator.image_size)
   try:
     judge_factor(generator.image_size, judge)

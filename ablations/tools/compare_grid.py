@@ -19,8 +19,8 @@ the same order (an error names the run that does not).
 
 ``--real=SPLIT`` (``test``, ``validation`` or ``train``) puts a first row of
 real signatures of each class at the same size, as the evaluation reads
-them: the first run's data, binary ink, and for cross-media data the
-medium its generator draws (paper unless it was asked for another), so the
+them: the first run's data, binary ink for a generator trained on ink
+coverage, and for cross-media data the medium its generator draws (paper unless it was asked for another), so the
 generated rows are seen beside the real images they are scored against.
 
 Seeds of one recipe (or two code paths) are compared this way in
@@ -85,17 +85,18 @@ REAL_SPLITS = ("test", "validation", "train")
 def real_row(generator, picked, per_class: int, split: str) -> np.ndarray:
   """(classes * per_class, H, W): the first ``per_class`` real images of
   each class in ``picked`` from ``split`` of the data ``generator`` was
-  trained on, in the form the evaluation scores (binary ink; cross-media
-  data in the medium the generator draws, paper by default)."""
+  trained on, as the evaluation scores against them
+  (``evaluate.scored_data_config``: binary ink for a coverage-trained G;
+  cross-media data in the medium the generator draws, paper by default)."""
   import ml_collections  # pylint: disable=import-outside-toplevel
   from sigjax import data as data_lib  # pylint: disable=import-outside-toplevel
+  from sigjax import evaluate  # pylint: disable=import-outside-toplevel
   if split not in REAL_SPLITS:
     raise ValueError(f"--real={split!r}: use one of {', '.join(REAL_SPLITS)}"
                      " (or leave it empty for no real row)")
-  d = ml_collections.ConfigDict(generator.config.data.to_dict())
-  d.ink = "binary"
-  if d.source == "cross_media":
-    d.media = generator.medium or "paper"
+  d = evaluate.scored_data_config(
+      ml_collections.ConfigDict(generator.config.data.to_dict()),
+      generator.medium)
   real = data_lib.load(d, split=split)
   rows = []
   for c in picked:

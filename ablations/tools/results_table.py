@@ -179,17 +179,7 @@ def issue26_targets() -> list[Target]:
 
 
 def issue26_rows() -> tuple[list[str], list[list[str]]]:
-  header = (["target"] + [f"{title}, seeds 0-2"
-                          for _, title, _ in ISSUE26_SETTINGS] + ["met"])
-  rows = []
-  for t in issue26_targets():
-    cells, flags = [t.label], []
-    for _, _, get in ISSUE26_SETTINGS:
-      s = get(t.key)
-      cells.append(f"{t.fmt(s)} ({note(s, t)})")
-      flags.append("yes" if met(s.mean, t) else "no")
-    rows.append(cells + [", ".join(flags)])
-  return header, rows
+  return target_rows(ISSUE26_SETTINGS, issue26_targets())
 
 
 def floors() -> dict[str, float]:
@@ -259,18 +249,25 @@ def note(series: Series, t: Target) -> str:
   return f"{seeds}; {gap:.2f} {'short' if t.higher_is_better else 'over'}"
 
 
-def table_rows() -> tuple[list[str], list[list[str]]]:
-  fl = floors()
-  header = (["target"] + [f"{title}, seeds 0-2" for _, title, _ in SETTINGS]
+def target_rows(settings, target_list) -> tuple[list[str], list[list[str]]]:
+  """A table of ``settings`` (columns: (name, title, getter)) against
+  ``target_list``: each cell the mean ± std and its note, then which meet."""
+  header = (["target"] + [f"{title}, seeds 0-2" for _, title, _ in settings]
             + ["met"])
   rows = []
-  for t in targets(fl):
+  for t in target_list:
     cells, flags = [t.label], []
-    for _, _, get in SETTINGS:
+    for _, _, get in settings:
       s = get(t.key)
       cells.append(f"{t.fmt(s)} ({note(s, t)})")
       flags.append("yes" if met(s.mean, t) else "no")
     rows.append(cells + [", ".join(flags)])
+  return header, rows
+
+
+def table_rows() -> tuple[list[str], list[list[str]]]:
+  fl = floors()
+  header, rows = target_rows(SETTINGS, targets(fl))
   pieces = ["ink pieces per image (real "
             f"{fl['components_real']:.2f}; information, no target)"]
   for _, _, get in SETTINGS:
